@@ -2,8 +2,9 @@
 // started by scripts/run-tests.ts (or `gitfleet-testenv up`) and handed to each test file
 // through environment variables, so test files share the expensive servers but not state:
 // every test uses its own repositories, Redis key prefix and namespaces.
-import { type KubeClusters, type KubeCluster, startKubeClusters } from './kube/clusters.ts';
+
 import { type GitServer, startGitServer } from './git-server.ts';
+import { type KubeCluster, type KubeClusters, startKubeClusters } from './kube/clusters.ts';
 import { type RedisServer, startRedis } from './redis.ts';
 
 export interface TestEnvironment {

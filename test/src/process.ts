@@ -116,7 +116,11 @@ export function startProcess(
         } catch {
           // already gone
         }
-        const killed = await Promise.race([exitPromise.then(() => true), sleep(graceMs).then(() => false)]);
+        // An unref'd timer: a stopped process must not keep the test process alive for graceMs.
+        const killed = await Promise.race([
+          exitPromise.then(() => true),
+          sleep(graceMs, undefined, { ref: false }).then(() => false),
+        ]);
         if (!killed) {
           try {
             process.kill(-child.pid, 'SIGKILL');
@@ -140,7 +144,11 @@ export function startProcess(
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
-  { timeoutMs = 60_000, intervalMs = 100, proc }: { timeoutMs?: number; intervalMs?: number; proc?: ManagedProcess } = {},
+  {
+    timeoutMs = 60_000,
+    intervalMs = 100,
+    proc,
+  }: { timeoutMs?: number; intervalMs?: number; proc?: ManagedProcess } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
@@ -156,5 +164,7 @@ export async function waitUntil(
     await sleep(intervalMs);
   }
   const tail = proc ? `\n${proc.name}'s last output:\n${proc.tail()}` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${lastError})` : ''}${tail}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${lastError})` : ''}${tail}`,
+  );
 }

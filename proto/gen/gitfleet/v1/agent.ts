@@ -426,6 +426,10 @@ export interface ConnectResponse {
  * chunks with the same sequence, in index order; the agent concatenates the `data` of all of
  * them, decompresses, and checks the result against `bundle_digest` before applying. There
  * is no fixed size ceiling: a large bundle is simply more chunks.
+ *
+ * When the agent already holds `bundle_digest` for the fleet (a commit that changed nothing
+ * this cluster runs, such as a promotion commit or a README edit), the control plane sends a
+ * single chunk with `total = 0` and no data: only the revision moves, nothing is re-applied.
  */
 export interface BundleChunk {
   /** Per-cluster sequence number, increasing, shared by all chunks of one desired state. */
@@ -440,7 +444,7 @@ export interface BundleChunk {
   bundleDigest: string;
   /** Zero-based index of this chunk. */
   index: number;
-  /** Number of chunks of this desired state. */
+  /** Number of chunks of this desired state; 0 when the agent already holds the bundle. */
   total: number;
   /** Compression of the concatenated payload. */
   compression: Compression;

@@ -1,0 +1,74 @@
+// Configuration from the environment, with local defaults that make `make up` work on one
+// machine. Every value is validated here, so a bad setting stops the process at start with
+// a message naming the variable, instead of failing later somewhere else.
+import { randomBytes } from 'node:crypto';
+import { type ApiToken, parseApiTokens } from './routes/auth.ts';
+
+export interface Config {
+  redisUrl: string;
+  /** Redis key prefix (several installations or test runs can share one Redis). */
+  redisPrefix: string;
+  httpHost: string;
+  httpPort: number;
+  grpcHost: string;
+  grpcPort: number;
+  /** The address agents dial, printed in the helm command (host:port). */
+  grpcPublicAddress: string;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  /** Host names and IPs in a generated certificate. */
+  tlsHosts: string[];
+  dataDir: string;
+  apiTokens: ApiToken[];
+  /** True when no token was configured and one was generated (printed once at start). */
+  generatedAdminToken: boolean;
+  webhookSecret: string | undefined;
+  bootstrapTtlSeconds: number;
+  pollIntervalSeconds: number;
+  heartbeatSeconds: number;
+  agentChart: string;
+  logLevel: string;
+}
+
+function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${key}=${raw} is not valid: use an integer ≥ ${min}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const httpPort = int(env, 'GITFLEET_HTTP_PORT', 8080);
+  const grpcPort = int(env, 'GITFLEET_GRPC_PORT', 9090);
+  let apiTokens = env.GITFLEET_API_TOKENS ? parseApiTokens(env.GITFLEET_API_TOKENS) : [];
+  const generatedAdminToken = apiTokens.length === 0;
+  if (generatedAdminToken) {
+    apiTokens = [{ role: 'admin', name: 'admin', token: `gfa_${randomBytes(24).toString('base64url')}` }];
+  }
+  const grpcHost = env.GITFLEET_GRPC_HOST ?? '0.0.0.0';
+  return {
+    redisUrl: env.GITFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisPrefix: env.GITFLEET_REDIS_PREFIX ?? 'gitfleet',
+    httpHost: env.GITFLEET_HTTP_HOST ?? '0.0.0.0',
+    httpPort,
+    grpcHost,
+    grpcPort,
+    grpcPublicAddress: env.GITFLEET_GRPC_PUBLIC_ADDRESS ?? `127.0.0.1:${grpcPort}`,
+    tlsCertFile: env.GITFLEET_TLS_CERT_FILE || undefined,
+    tlsKeyFile: env.GITFLEET_TLS_KEY_FILE || undefined,
+    tlsHosts: (env.GITFLEET_TLS_HOSTS ?? 'localhost,127.0.0.1')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    dataDir: env.GITFLEET_DATA_DIR ?? '.gitfleet/control-plane',
+    apiTokens,
+    generatedAdminToken,
+    webhookSecret: env.GITFLEET_WEBHOOK_SECRET || undefined,
+    bootstrapTtlSeconds: int(env, 'GITFLEET_BOOTSTRAP_TTL_SECONDS', 3600, 1),
+    pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
+    heartbeatSeconds: int(env, 'GITFLEET_HEARTBEAT_SECONDS', 20, 1),
+    agentChart: env.GITFLEET_AGENT_CHART ?? 'charts/gitfleet-agent',
+    logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,187 @@
+// The composition root: wires Redis, the registry, events, desired state, status ingestion,
+// the reconciler, Git polling and the gRPC listener together. `server.ts` starts one with
+// the configuration from the environment; tests start one with their own.
+import { readFileSync } from 'node:fs';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { Events } from './events.ts';
+import { agentService } from './grpc/agent-service.ts';
+import { ConnectionManager } from './grpc/connection.ts';
+import { type GrpcListener, loadOrGenerateTls, startGrpcServer } from './grpc/server.ts';
+import { FleetStore } from './reconcile/fleet-store.ts';
+import { FleetReconciler } from './reconcile/reconciler.ts';
+import { ClusterRegistry } from './registry/clusters.ts';
+import { StatusIngestion } from './status/ingest.ts';
+import { DesiredStateStore } from './store/desired.ts';
+import { keys } from './store/keys.ts';
+
+const POLL_QUEUE = 'git-poll';
+
+export class ControlPlane {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  readonly events: Events;
+  readonly registry: ClusterRegistry;
+  readonly desired: DesiredStateStore;
+  readonly ingestion: StatusIngestion;
+  readonly fleets: FleetStore;
+  readonly reconciler: FleetReconciler;
+  readonly connections = new ConnectionManager();
+  readonly #subscriber: Redis;
+  readonly #pollQueue: Queue;
+  #pollWorker: Worker | undefined;
+  #grpc: GrpcListener | undefined;
+  #caPem = '';
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(config: Config, logger?: Logger) {
+    this.config = config;
+    this.logger =
+      logger ??
+      pino({
+        level: config.logLevel,
+        // Secrets never reach logs: tokens, credentials and auth headers are cut wherever they appear.
+        redact: {
+          paths: [
+            '*.token',
+            '*.password',
+            '*.credential',
+            '*.credentials',
+            'req.headers.authorization',
+            '*.bootstrapToken',
+          ],
+          censor: '[redacted]',
+        },
+      });
+    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
+    this.#subscriber = this.redis.duplicate();
+    const k = keys(config.redisPrefix);
+    this.events = new Events(this.redis, this.#subscriber, k);
+    this.registry = new ClusterRegistry(this.redis, k, this.events, {
+      bootstrapTtlSeconds: config.bootstrapTtlSeconds,
+    });
+    this.desired = new DesiredStateStore(this.redis, k, this.events);
+    this.ingestion = new StatusIngestion(this.redis, k, this.events);
+    this.fleets = new FleetStore(this.redis, k);
+    this.reconciler = new FleetReconciler({
+      store: this.fleets,
+      registry: this.registry,
+      desired: this.desired,
+      ingestion: this.ingestion,
+      events: this.events,
+      dataDir: config.dataDir,
+      logger: this.logger,
+    });
+    this.#pollQueue = new Queue(POLL_QUEUE, {
+      connection: this.redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: `${k.prefix}:bull`,
+    });
+  }
+
+  /** The CA agents must trust to reach the gRPC listener (the certificate itself when self-signed). */
+  get caPem(): string {
+    return this.#caPem;
+  }
+
+  get grpcPort(): number {
+    return this.#grpc?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    await this.redis.ping();
+    this.#unsubscribe = await this.events.subscribe((event) => {
+      this.connections.onEvent(event);
+      // A status change may let a rollout advance or halt; re-plan that fleet without fetching.
+      if (event.type === 'StatusChanged' && event.fleet) {
+        this.reconciler
+          .sync(event.fleet, { fetch: false })
+          .catch((err) => this.logger.warn({ err, fleet: event.fleet }, 're-plan failed'));
+      }
+    });
+    this.ingestion.start();
+    // Periodic fetches are BullMQ job schedulers: each repository is polled once per interval
+    // however many replicas run.
+    this.#pollWorker = new Worker(
+      POLL_QUEUE,
+      async (job) => {
+        await this.reconciler.sync(String(job.data.fleet), { fetch: true });
+      },
+      {
+        connection: this.redis.duplicate({ maxRetriesPerRequest: null }),
+        prefix: `${this.config.redisPrefix}:bull`,
+        concurrency: 4,
+      },
+    );
+    this.#pollWorker.on('error', (err) => this.logger.warn({ err }, 'git poll worker error'));
+    for (const name of await this.fleets.names()) await this.schedulePolling(name);
+
+    const tls = await loadOrGenerateTls({
+      certFile: this.config.tlsCertFile,
+      keyFile: this.config.tlsKeyFile,
+      dataDir: this.config.dataDir,
+      hosts: this.config.tlsHosts,
+    });
+    this.#caPem = tls.generated
+      ? tls.cert
+      : process.env.GITFLEET_TLS_CA_FILE
+        ? readFileSync(process.env.GITFLEET_TLS_CA_FILE, 'utf8')
+        : tls.cert;
+    this.#grpc = await startGrpcServer({
+      host: this.config.grpcHost,
+      port: this.config.grpcPort,
+      tls,
+      service: agentService({
+        registry: this.registry,
+        desired: this.desired,
+        ingestion: this.ingestion,
+        connections: this.connections,
+        logger: this.logger,
+        heartbeatMs: this.config.heartbeatSeconds * 1000,
+      }),
+    });
+    this.logger.info({ port: this.#grpc.port }, 'gRPC AgentService listening (TLS)');
+  }
+
+  async schedulePolling(fleet: string): Promise<void> {
+    await this.#pollQueue.upsertJobScheduler(
+      `fleet-${fleet}`,
+      { every: this.config.pollIntervalSeconds * 1000 },
+      { name: 'poll', data: { fleet } },
+    );
+  }
+
+  async unschedulePolling(fleet: string): Promise<void> {
+    await this.#pollQueue.removeJobScheduler(`fleet-${fleet}`);
+  }
+
+  /** Re-plans every fleet (after a cluster was registered or relabelled). */
+  async reconcileAll(reason: string): Promise<void> {
+    this.logger.debug({ reason }, 're-planning all fleets');
+    await this.reconciler.syncAll({ fetch: false });
+  }
+
+  helmInstallCommand(cluster: string, bootstrapToken: string): string {
+    return [
+      `helm install gitfleet-agent ${this.config.agentChart}`,
+      '--namespace gitfleet-system --create-namespace',
+      `--set controlPlane.address=${this.config.grpcPublicAddress}`,
+      `--set cluster.name=${cluster}`,
+      `--set bootstrapToken=${bootstrapToken}`,
+      '--set-file controlPlane.caCert=<path to the control plane CA certificate>',
+    ].join(' \\\n  ');
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.connections.closeAll('control plane shutting down');
+    await this.#grpc?.stop();
+    await this.#pollWorker?.close();
+    await this.#pollQueue.close();
+    await this.ingestion.close();
+    this.#subscriber.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,309 @@
+// Render: the manifest files of one commit ⇒ the bundle one cluster of one stage runs.
+// Every problem of the commit is collected (with file, document and line) rather than the
+// first one thrown, and any problem rejects the whole render: a bad commit must never turn
+// into a partial bundle, which the agent would faithfully apply and prune against.
+
+import { basename } from 'node:path/posix';
+import {
+  type DocumentOptions,
+  isMap,
+  isSeq,
+  LineCounter,
+  type Node,
+  type ParseOptions,
+  parseAllDocuments,
+  type SchemaOptions,
+  type Tags,
+} from 'yaml';
+import { type Bundle, canonicalJson, type KubeObject, makeBundle, objectIdentity } from './bundle.ts';
+import { FleetError, type Problem, problem } from './errors.ts';
+import type { FleetPolicy } from './policy.ts';
+import { substitute, type VariableRef } from './substitute.ts';
+
+export { encodeBundle } from './bundle.ts';
+
+export type ManifestFile = {
+  /** Path relative to the repository, e.g. "shop/manifests/web.yaml"; used in messages. */
+  path: string;
+  content: string;
+};
+
+export type RenderInput = {
+  /** The files under the policy's manifests directory (others are ignored, see isManifestFile). */
+  files: ManifestFile[];
+  policy: FleetPolicy;
+  stage: string;
+  cluster: { name: string; labels: Record<string, string> };
+  /** The commit being rendered: `${revision}`. */
+  revision: string;
+};
+
+export type RenderResult = { ok: true; bundle: Bundle } | { ok: false; errors: Problem[] };
+
+/**
+ * Which files hold manifests: `.yaml` / `.yml`, except `kustomization.yaml` (Kustomize's own
+ * file, not an object) and `fleet.yaml` (the policy, when manifests sit next to it).
+ */
+export function isManifestFile(path: string): boolean {
+  const name = basename(path).toLowerCase();
+  if (!name.endsWith('.yaml') && !name.endsWith('.yml')) return false;
+  return !['kustomization.yaml', 'kustomization.yml', 'fleet.yaml', 'fleet.yml'].includes(name);
+}
+
+// Manifests are read as YAML 1.1, like kubectl (go-yaml): `defaultMode: 0644` is octal and
+// `yes`/`on` are booleans there, and a manifest must mean here what it means to kubectl.
+// Timestamps stay strings, as they do when kubectl converts YAML to JSON.
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  prettyErrors: false,
+  customTags: (tags: Tags) =>
+    tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+};
+
+type Located = { object: KubeObject; file: string; line: number | undefined; where: string };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function nonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v !== '';
+}
+
+/** Renders the bundle of one cluster. Throws FleetError 'StageNotFound' if `stage` is not in the policy. */
+export function renderBundle(input: RenderInput): RenderResult {
+  const { policy, stage, cluster, revision } = input;
+  if (!policy.stages.some((s) => s.name === stage)) {
+    throw new FleetError('StageNotFound', `render: there is no stage '${stage}' in the policy`);
+  }
+  const errors: Problem[] = [];
+  const resolve = variableResolver(input);
+
+  const files = input.files
+    .filter((f) => isManifestFile(f.path))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const located: Located[] = [];
+  for (const file of files) {
+    const sub = substitute(file.content, (name) => resolve(name).value);
+    if (sub.unresolved.length > 0) {
+      for (const ref of sub.unresolved) {
+        errors.push(
+          problem('UnknownVariable', file.path, ref.line, explainUnresolved(ref, resolve(ref.name).why)),
+        );
+      }
+      continue; // The text is incomplete; parsing it would only add confusing errors.
+    }
+    located.push(...parseManifests(file.path, sub.text, errors));
+  }
+
+  const seen = new Map<string, Located>();
+  for (const item of located) {
+    const id = objectIdentity(item.object);
+    const first = seen.get(id);
+    if (first) {
+      const { kind, metadata } = item.object;
+      const firstAt = first.line !== undefined ? `${first.file}:${first.line}` : first.file;
+      errors.push(
+        problem(
+          'DuplicateObject',
+          item.file,
+          item.line,
+          `${item.where}: ${kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name} (apiVersion ${item.object.apiVersion}) is also defined in ${firstAt}; each object may be defined once — remove one of them or change its name or namespace`,
+        ),
+      );
+    } else seen.set(id, item);
+  }
+
+  if (errors.length === 0 && located.length === 0 && !policy.apply.allowEmpty) {
+    errors.push(
+      problem(
+        'EmptyBundle',
+        policy.manifests,
+        undefined,
+        `no objects rendered for cluster '${cluster.name}' (stage ${stage}, revision ${revision.slice(0, 7)}); applying that would prune everything this fleet deployed. Add manifests, or set \`apply: { allowEmpty: true }\` in fleet.yaml if an empty fleet is intended`,
+      ),
+    );
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, bundle: makeBundle(located.map((l) => l.object)) };
+}
+
+type Resolution = { value: string | undefined; why: string };
+
+/** Resolves `${...}` names for one cluster; `why` explains a failure. Results are memoized. */
+function variableResolver(input: RenderInput): (name: string) => Resolution {
+  const { policy, stage, cluster, revision } = input;
+  const cache = new Map<string, Resolution>();
+  const builtin = (name: string): Resolution => {
+    if (name === 'stage') return { value: stage, why: '' };
+    if (name === 'revision') return { value: revision, why: '' };
+    if (name === 'cluster.name') return { value: cluster.name, why: '' };
+    if (name.startsWith('cluster.labels.')) {
+      const key = name.slice('cluster.labels.'.length);
+      return Object.hasOwn(cluster.labels, key)
+        ? { value: cluster.labels[key], why: '' }
+        : {
+            value: undefined,
+            why: `cluster '${cluster.name}' has no label '${key}'; add the label to the cluster (PATCH /api/v1/clusters/${cluster.name}) or narrow the stage selector to clusters that have it`,
+          };
+    }
+    const known = [
+      'stage',
+      'revision',
+      'cluster.name',
+      'cluster.labels.<key>',
+      ...Object.keys(policy.substitute),
+    ];
+    return {
+      value: undefined,
+      why: `it is not a variable; known variables: ${known.map((k) => `\${${k}}`).join(', ')} (define more under substitute: in fleet.yaml)`,
+    };
+  };
+  return (name) => {
+    let r = cache.get(name);
+    if (r) return r;
+    if (Object.hasOwn(policy.substitute, name)) {
+      const failures: string[] = [];
+      const sub = substitute(policy.substitute[name]!, (inner) => {
+        const b = builtin(inner);
+        if (b.value === undefined) failures.push(b.why);
+        return b.value;
+      });
+      r =
+        sub.unresolved.length === 0
+          ? { value: sub.text, why: '' }
+          : {
+              value: undefined,
+              why: `fleet.yaml substitute.${name} cannot be resolved: ${failures.join('; ')}`,
+            };
+    } else r = builtin(name);
+    cache.set(name, r);
+    return r;
+  };
+}
+
+function explainUnresolved(ref: VariableRef, why: string): string {
+  if (ref.unterminated) {
+    return `'\${${ref.name}' has no closing '}' on this line; close it, or write '$\${' for a literal '\${'`;
+  }
+  return `cannot substitute \${${ref.name}}: ${why}. For a literal '\${${ref.name}}' write '$\${${ref.name}}'`;
+}
+
+function parseManifests(path: string, text: string, errors: Problem[]): Located[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines });
+  if (!Array.isArray(docs)) return []; // an empty or comment-only file
+  const lineOf = (node: unknown): number | undefined => {
+    const range = (node as Node | null)?.range;
+    return range ? lines.linePos(range[0]).line : undefined;
+  };
+  const out: Located[] = [];
+  docs.forEach((doc, i) => {
+    const docName = docs.length > 1 ? `document ${i + 1}` : 'the document';
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        errors.push(
+          problem(
+            'YamlSyntax',
+            path,
+            lines.linePos(err.pos[0]).line,
+            `${docName} is not valid YAML: ${err.message}`,
+          ),
+        );
+      }
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS(); // the default alias limit stops "billion laughs" expansions
+    } catch (err) {
+      errors.push(problem('YamlSyntax', path, lineOf(doc.contents), `${docName}: ${(err as Error).message}`));
+      return;
+    }
+    if (value === null || value === undefined) return; // empty document: `---` with nothing after it
+    if (!isPlainObject(value)) {
+      errors.push(
+        problem(
+          'NotAnObject',
+          path,
+          lineOf(doc.contents),
+          `${docName} is a ${Array.isArray(value) ? 'list' : typeof value}, not a Kubernetes object; each document must be a mapping with apiVersion, kind and metadata.name`,
+        ),
+      );
+      return;
+    }
+    // `kind: List` (and typed lists such as ConfigMapList) expand to their items, as in kubectl.
+    if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      const itemsNode = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
+      value.items.forEach((item, j) => {
+        const node = isSeq(itemsNode) ? itemsNode.items[j] : doc.contents;
+        const found = checkObject(path, `${docName}, items[${j}]`, item, lineOf(node), errors);
+        if (found) out.push(found);
+      });
+      return;
+    }
+    const found = checkObject(path, docName, value, lineOf(doc.contents), errors);
+    if (found) out.push(found);
+  });
+  return out;
+}
+
+function checkObject(
+  file: string,
+  where: string,
+  value: unknown,
+  line: number | undefined,
+  errors: Problem[],
+): Located | null {
+  if (!isPlainObject(value)) {
+    errors.push(
+      problem('NotAnObject', file, line, `${where} is not a mapping; it must be a Kubernetes object`),
+    );
+    return null;
+  }
+  const metadata = value.metadata;
+  const missing: string[] = [];
+  if (!nonEmptyString(value.apiVersion)) missing.push('apiVersion');
+  if (!nonEmptyString(value.kind)) missing.push('kind');
+  if (!isPlainObject(metadata)) missing.push('metadata');
+  else if (!nonEmptyString(metadata.name)) missing.push('metadata.name');
+  const label = [
+    nonEmptyString(value.kind) ? value.kind : null,
+    isPlainObject(metadata) && nonEmptyString(metadata.name) ? metadata.name : null,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const what = label ? `${where} (${label})` : where;
+  if (missing.length > 0) {
+    errors.push(
+      problem(
+        'MissingField',
+        file,
+        line,
+        `${what} has no ${missing.join(', ')}; every object needs a string apiVersion, kind and metadata.name${missing.includes('metadata.name') && isPlainObject(metadata) && metadata.generateName ? ' (generateName is not supported: server-side apply needs a fixed name)' : ''}`,
+      ),
+    );
+    return null;
+  }
+  const meta = metadata as Record<string, unknown>;
+  if (meta.namespace !== undefined && !nonEmptyString(meta.namespace)) {
+    errors.push(
+      problem('InvalidField', file, line, `${what}: metadata.namespace must be a non-empty string`),
+    );
+    return null;
+  }
+  try {
+    canonicalJson(value);
+  } catch (err) {
+    errors.push(
+      problem(
+        'UnsupportedValue',
+        file,
+        line,
+        `${what}: ${(err as Error).message.replace(/^\$/, 'the object')}; quote it to make it a string`,
+      ),
+    );
+    return null;
+  }
+  return { object: value as KubeObject, file, line, where };
+}

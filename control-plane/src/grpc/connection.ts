@@ -1,0 +1,225 @@
+// One agent's live Connect stream, and the set of them this replica holds.
+//
+// The connection keeps what the agent holds per fleet (from its Hello, then from what was
+// sent), and `sync()` sends only what differs from the desired state in Redis. Syncs are
+// serialized and coalesced: a burst of changes while one sync runs causes one more sync, not
+// one per change. Delivery is at-least-once: after a reconnect the agent's Hello is the truth.
+import type { ConnectRequest, ConnectResponse, Hello } from '@gitfleet/proto';
+import { status as grpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { GitfleetEvent } from '../events.ts';
+import type { ClusterRegistry } from '../registry/clusters.ts';
+import type { DesiredStateStore } from '../store/desired.ts';
+import { bundleChunks } from './outbound.ts';
+
+export type AgentStream = ServerDuplexStream<ConnectRequest, ConnectResponse>;
+
+interface Held {
+  revision: string;
+  digest: string;
+}
+
+export interface ConnectionDeps {
+  registry: ClusterRegistry;
+  desired: DesiredStateStore;
+  logger: Logger;
+  heartbeatMs: number;
+}
+
+export class AgentConnection {
+  readonly cluster: string;
+  readonly #call: AgentStream;
+  readonly #deps: ConnectionDeps;
+  readonly #held = new Map<string, Held>();
+  #hello = false;
+  #closed = false;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Resolves when the stream is over, for whatever reason. */
+  readonly done: Promise<void>;
+
+  constructor(cluster: string, call: AgentStream, deps: ConnectionDeps) {
+    this.cluster = cluster;
+    this.#call = call;
+    this.#deps = deps;
+    this.done = new Promise((resolve) => {
+      const finish = () => {
+        this.#closed = true;
+        clearInterval(this.#heartbeat);
+        resolve();
+      };
+      call.on('end', () => {
+        call.end();
+        finish();
+      });
+      call.on('cancelled', finish);
+      call.on('error', finish);
+      call.on('close', finish);
+    });
+    call.on('data', (msg: ConnectRequest) => {
+      this.#onMessage(msg).catch((err) => this.#fail(err));
+    });
+    this.#heartbeat = setInterval(() => {
+      this.#write({ kind: { $case: 'heartbeat', value: { sentAtUnixMs: Date.now() } } });
+    }, deps.heartbeatMs);
+  }
+
+  async #onMessage(msg: ConnectRequest): Promise<void> {
+    switch (msg.kind?.$case) {
+      case 'hello':
+        await this.#onHello(msg.kind.value);
+        return;
+      case 'ack':
+        await this.#deps.registry.touch(this.cluster);
+        return;
+      case 'heartbeat':
+        await this.#deps.registry.touch(this.cluster);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #onHello(hello: Hello): Promise<void> {
+    this.#held.clear();
+    for (const r of hello.running) this.#held.set(r.fleet, { revision: r.revision, digest: r.bundleDigest });
+    this.#hello = true;
+    await this.#deps.registry.markConnected(this.cluster, {
+      version: hello.agent?.version ?? '',
+      kubernetesVersion: hello.agent?.kubernetesVersion ?? '',
+    });
+    await this.sync();
+    const sequence = await this.#deps.desired.nextSequence(this.cluster);
+    this.#write({ kind: { $case: 'synced', value: { sequence } } });
+  }
+
+  /** Sends whatever differs between the desired state and what the agent holds. */
+  sync(): Promise<void> {
+    if (!this.#hello || this.#closed) return Promise.resolve();
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#syncOnce();
+        } while (this.#again && !this.#closed);
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    return this.#running;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const desired = await this.#deps.desired.get(this.cluster);
+    for (const [fleet, entry] of desired) {
+      const held = this.#held.get(fleet);
+      if (held && held.digest === entry.digest && held.revision === entry.revision) continue;
+      const sequence = await this.#deps.desired.nextSequence(this.cluster);
+      let compressed: Buffer | null = null;
+      let size = 0;
+      if (!held || held.digest !== entry.digest) {
+        compressed = await this.#deps.desired.getCompressedBundle(entry.digest);
+        if (!compressed) {
+          this.#deps.logger.error(
+            { cluster: this.cluster, fleet, digest: entry.digest },
+            'bundle missing from the store',
+          );
+          continue;
+        }
+        const bundle = await this.#deps.desired.getBundle(entry.digest);
+        size = bundle?.length ?? 0;
+      }
+      for (const chunk of bundleChunks(sequence, entry, compressed, size)) {
+        if (this.#closed) return;
+        await this.#writeAndDrain({ kind: { $case: 'chunk', value: chunk } });
+      }
+      this.#held.set(fleet, { revision: entry.revision, digest: entry.digest });
+    }
+    for (const fleet of [...this.#held.keys()]) {
+      if (desired.has(fleet)) continue;
+      const sequence = await this.#deps.desired.nextSequence(this.cluster);
+      await this.#writeAndDrain({ kind: { $case: 'removed', value: { sequence, fleet, prune: true } } });
+      this.#held.delete(fleet);
+    }
+  }
+
+  #write(msg: ConnectResponse): boolean {
+    if (this.#closed) return true;
+    return this.#call.write(msg);
+  }
+
+  // Large bundles are many chunks: respect the stream's flow control instead of buffering
+  // the whole bundle in memory per slow agent.
+  async #writeAndDrain(msg: ConnectResponse): Promise<void> {
+    if (!this.#write(msg) && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#call.off('drain', done);
+          resolve();
+        };
+        this.#call.on('drain', done);
+        this.done.then(done);
+      });
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#deps.logger.warn({ cluster: this.cluster, err }, 'agent stream failed');
+    this.close(grpcStatus.INTERNAL, err instanceof Error ? err.message : String(err));
+  }
+
+  /** Ends the stream with a status the agent sees (e.g. UNAUTHENTICATED after deletion). */
+  close(code: number, details: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#call.destroy(Object.assign(new Error(details), { code, details }));
+  }
+}
+
+/** The streams this replica holds, reacting to events from every replica. */
+export class ConnectionManager {
+  readonly #connections = new Map<string, AgentConnection>();
+
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  has(cluster: string): boolean {
+    return this.#connections.has(cluster);
+  }
+
+  add(connection: AgentConnection): void {
+    const previous = this.#connections.get(connection.cluster);
+    // An agent that reconnects before its old stream timed out replaces it.
+    previous?.close(grpcStatus.ABORTED, 'replaced by a newer stream from the same cluster');
+    this.#connections.set(connection.cluster, connection);
+    connection.done.then(() => {
+      if (this.#connections.get(connection.cluster) === connection)
+        this.#connections.delete(connection.cluster);
+    });
+  }
+
+  onEvent(event: GitfleetEvent): void {
+    if (!event.cluster) return;
+    const connection = this.#connections.get(event.cluster);
+    if (!connection) return;
+    if (event.type === 'DesiredStateChanged') {
+      connection.sync().catch(() => {});
+    } else if (event.type === 'ClusterDeleted') {
+      connection.close(
+        grpcStatus.UNAUTHENTICATED,
+        `cluster ${event.cluster} was deleted; its credential is revoked`,
+      );
+    }
+  }
+
+  closeAll(details: string): void {
+    for (const c of this.#connections.values()) c.close(grpcStatus.UNAVAILABLE, details);
+  }
+}

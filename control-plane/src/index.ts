@@ -1,0 +1,8 @@
+// Public surface of @gitfleet/control-plane: start one in-process (tests, the quick start)
+// and build its REST app.
+export { buildApp } from './app.ts';
+export { type Config, loadConfig } from './config.ts';
+export { ControlPlane } from './control-plane.ts';
+export { ApiError, type ErrorCode } from './errors.ts';
+export type { GitfleetEvent } from './events.ts';
+export type { ClusterFleetStatus, FleetPhase } from './status/types.ts';

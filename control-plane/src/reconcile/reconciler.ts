@@ -1,0 +1,339 @@
+// The fleet reconciler: one pass reads top to bottom as named steps, each failure with its
+// own reason (after kustomize-controller):
+//
+//   fetch → read (fleet.yaml + manifests at the head, skipped when the tree is unchanged)
+//   → validate (a bad head keeps the last good revision) → plan (stages, waves)
+//   → render (a content-addressed bundle per cluster) → deliver (desired state per cluster)
+//   → save state and publish events
+//
+// Passes for one fleet are serialized and coalesced: a burst of triggers (webhook, poll,
+// status reports advancing a rollout) while one pass runs causes one more pass.
+
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import type { Logger } from 'pino';
+import type { Events } from '../events.ts';
+import {
+  assignStages,
+  encodeBundle,
+  type FleetPolicy,
+  type ManifestFile,
+  type Plan,
+  type Problem,
+  parsePolicy,
+  plan,
+  type RolloutState,
+  renderBundle,
+} from '../fleet/index.ts';
+import { GitMirror, type RepoCredentials } from '../git/mirror.ts';
+import type { ClusterRegistry } from '../registry/clusters.ts';
+import type { StatusIngestion } from '../status/ingest.ts';
+import type { DesiredStateStore } from '../store/desired.ts';
+import type { FleetSpec, FleetState, FleetStore } from './fleet-store.ts';
+
+export interface ReconcilerDeps {
+  store: FleetStore;
+  registry: ClusterRegistry;
+  desired: DesiredStateStore;
+  ingestion: StatusIngestion;
+  events: Events;
+  dataDir: string;
+  logger: Logger;
+}
+
+interface Revision {
+  commit: string;
+  treeId: string | null;
+  policy: { ok: true; policy: FleetPolicy } | { ok: false; errors: Problem[] };
+  files: ManifestFile[];
+}
+
+export class FleetReconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #mirrors = new Map<string, GitMirror>();
+  readonly #running = new Map<string, Promise<FleetState>>();
+  readonly #again = new Map<string, boolean>();
+  // Parsed revisions by (repo, path, tree id): an unchanged fleet directory is not read again.
+  readonly #revisions = new Map<string, Revision>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  mirror(spec: FleetSpec, credentials: RepoCredentials): GitMirror {
+    let mirror = this.#mirrors.get(spec.repo);
+    if (!mirror) {
+      mirror = new GitMirror(this.#deps.dataDir, spec.repo, credentials);
+      this.#mirrors.set(spec.repo, mirror);
+    }
+    return mirror;
+  }
+
+  /** Reconciles one fleet; `fetch: false` re-plans from the last fetched head (status changes). */
+  sync(name: string, options: { fetch: boolean }): Promise<FleetState> {
+    const running = this.#running.get(name);
+    if (running) {
+      this.#again.set(name, (this.#again.get(name) ?? false) || options.fetch);
+      return running;
+    }
+    const pass = (async () => {
+      try {
+        let state = await this.#reconcile(name, options.fetch);
+        while (this.#again.has(name)) {
+          const fetch = this.#again.get(name) ?? false;
+          this.#again.delete(name);
+          state = await this.#reconcile(name, fetch);
+        }
+        return state;
+      } finally {
+        this.#running.delete(name);
+      }
+    })();
+    this.#running.set(name, pass);
+    return pass;
+  }
+
+  async syncAll(options: { fetch: boolean }): Promise<void> {
+    const names = await this.#deps.store.names();
+    await Promise.all(names.map((n) => this.sync(n, options).catch(() => undefined)));
+  }
+
+  async #reconcile(name: string, doFetch: boolean): Promise<FleetState> {
+    const { spec, state: previous } = await this.#deps.store.get(name);
+    const state: FleetState = { ...previous, planErrors: [] };
+    const mirror = this.mirror(spec, await this.#deps.store.credentials(name));
+
+    // 1. fetch
+    if (doFetch || !state.head) {
+      try {
+        state.head = await mirror.fetch(spec.branch);
+        state.fetchError = null;
+      } catch (err) {
+        state.fetchError = (err as Error).message;
+        await this.#deps.store.saveState(name, state);
+        await this.#deps.events.publish({ type: 'FleetError', fleet: name, reason: state.fetchError });
+        return state;
+      }
+    }
+    const head = state.head;
+    if (!head) return state;
+
+    // 2. read + 3. validate the head; a bad head leaves the last good revision in force
+    const clusters = await this.#deps.registry.list();
+    const headRevision = await this.#read(mirror, spec, head);
+    const headErrors = this.#validate(headRevision, clusters);
+    const headChanged = head !== previous.head || headErrors.length !== previous.errors.length;
+    state.errors = headErrors;
+    if (headErrors.length === 0 && headRevision.policy.ok) {
+      state.lastGoodRevision = head;
+      state.policy = headRevision.policy.policy;
+    }
+    if (headErrors.length > 0 && headChanged) {
+      await this.#deps.events.publish({
+        type: 'FleetError',
+        fleet: name,
+        revision: head,
+        reason: headErrors.map((e) => e.message).join('; '),
+      });
+    }
+    const policy = state.policy;
+    if (!policy || !state.lastGoodRevision) {
+      await this.#deps.store.saveState(name, { ...state, lastSyncAt: new Date().toISOString() });
+      return state;
+    }
+
+    // 4. plan
+    const resolved = await this.#resolvePins(mirror, policy, state);
+    const statuses = await this.#deps.ingestion.ofFleet(
+      name,
+      clusters.map((c) => c.name),
+    );
+    const planned: Plan = plan({
+      fleet: name,
+      policy: resolved,
+      head: state.lastGoodRevision,
+      clusters: clusters.map((c) => ({ name: c.name, labels: c.labels })),
+      statuses: Object.fromEntries(
+        [...statuses].map(([cluster, s]) => [
+          cluster,
+          {
+            revision: s.attemptedRevision || s.appliedRevision,
+            digest: s.desiredDigest,
+            phase: s.phase,
+            updatedAt: Date.parse(s.receivedAt),
+          },
+        ]),
+      ),
+      rollouts: state.rollouts,
+      now: Date.now(),
+    });
+    state.planErrors.push(...planned.errors);
+
+    // 5. render + 6. deliver
+    const byName = new Map(clusters.map((c) => [c.name, c]));
+    for (const cp of planned.clusters) {
+      const cluster = byName.get(cp.cluster);
+      if (!cluster) continue;
+      if (cp.reason === 'unmatched') {
+        await this.#deps.desired.remove(cp.cluster, name);
+        continue;
+      }
+      if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
+      const revision = cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision);
+      const rendered = renderBundle({
+        files: revision.files,
+        policy: resolved,
+        stage: cp.stage,
+        cluster: { name: cluster.name, labels: cluster.labels },
+        revision: cp.revision,
+      });
+      if (!rendered.ok) {
+        state.planErrors.push(
+          ...rendered.errors.map((e) => ({
+            ...e,
+            message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
+          })),
+        );
+        continue;
+      }
+      await this.#deps.desired.putBundle(rendered.bundle.digest, encodeBundle(rendered.bundle));
+      await this.#deps.desired.set(cp.cluster, {
+        fleet: name,
+        stage: cp.stage,
+        revision: cp.revision,
+        digest: rendered.bundle.digest,
+        apply: resolved.apply,
+      });
+    }
+
+    // 7. save state and tell people what the rollouts did
+    const rollouts: Record<string, RolloutState | undefined> = {};
+    for (const stage of planned.stages) {
+      rollouts[stage.name] = stage.rollout;
+      await this.#publishRollout(name, stage.name, previous.rollouts[stage.name], stage.rollout);
+    }
+    state.rollouts = rollouts;
+    state.lastSyncAt = new Date().toISOString();
+    await this.#deps.store.saveState(name, state);
+    if (headChanged && headErrors.length === 0) {
+      await this.#deps.events.publish({ type: 'FleetSynced', fleet: name, revision: head });
+    }
+    return state;
+  }
+
+  async #read(mirror: GitMirror, spec: FleetSpec, commit: string): Promise<Revision> {
+    const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
+    const treeId = await mirror.treeId(commit, base);
+    const cacheKey = `${spec.repo}\0${base}\0${treeId ?? commit}`;
+    const cached = this.#revisions.get(cacheKey);
+    if (cached && treeId) return { ...cached, commit };
+    const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
+    const text = await mirror.readFile(commit, policyFile);
+    const policy: Revision['policy'] =
+      text === null
+        ? {
+            ok: false,
+            errors: [
+              {
+                code: 'PolicyNotFound',
+                file: policyFile,
+                message: `${policyFile}: not found at ${commit.slice(0, 7)}; the fleet's path must hold a fleet.yaml`,
+              },
+            ],
+          }
+        : parsePolicy(text, policyFile);
+    let files: ManifestFile[] = [];
+    if (policy.ok) {
+      const dir = [base, policy.policy.manifests.replace(/^\.\/?/, '')].filter(Boolean).join('/');
+      files = await mirror.readDir(commit, dir);
+    }
+    const revision = { commit, treeId, policy, files };
+    if (treeId) {
+      // Bounded: a long-lived control plane must not keep every revision it ever saw.
+      if (this.#revisions.size > 256) this.#revisions.delete(this.#revisions.keys().next().value as string);
+      this.#revisions.set(cacheKey, revision);
+    }
+    return revision;
+  }
+
+  /** A revision is good when its policy parses and it renders for every cluster following it. */
+  #validate(revision: Revision, clusters: { name: string; labels: Record<string, string> }[]): Problem[] {
+    if (!revision.policy.ok) return revision.policy.errors;
+    const policy = revision.policy.policy;
+    const { stageOf } = assignStages(policy, clusters);
+    const followers = policy.stages.filter((s) => !s.revision).map((s) => s.name);
+    const targets = clusters.filter((c) => followers.includes(stageOf[c.name] ?? ''));
+    const problems: Problem[] = [];
+    const probe = targets.length > 0 ? targets : [{ name: 'validation', labels: {} }];
+    for (const cluster of probe) {
+      const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
+      if (!stage) break;
+      const result = renderBundle({
+        files: revision.files,
+        policy,
+        stage,
+        cluster,
+        revision: revision.commit,
+      });
+      if (!result.ok) {
+        // Without clusters, label variables cannot be resolved: only structural errors count.
+        const relevant =
+          targets.length > 0 ? result.errors : result.errors.filter((e) => e.code !== 'UnknownVariable');
+        for (const e of relevant) if (!problems.some((p) => p.message === e.message)) problems.push(e);
+      }
+    }
+    return problems;
+  }
+
+  /** Abbreviated pins become full commit ids (the planner compares revisions exactly). */
+  async #resolvePins(mirror: GitMirror, policy: FleetPolicy, state: FleetState): Promise<FleetPolicy> {
+    const stages = [];
+    for (const stage of policy.stages) {
+      if (!stage.revision || stage.revision.length === 40) {
+        stages.push(stage);
+        continue;
+      }
+      try {
+        const full = await git.expandOid({ fs, gitdir: mirror.dir, oid: stage.revision });
+        stages.push({ ...stage, revision: full });
+      } catch {
+        state.planErrors.push({
+          code: 'RevisionNotFound',
+          file: 'fleet.yaml',
+          message: `stage ${stage.name}: revision ${stage.revision} is not a commit of the branch; fix the pin`,
+        });
+        stages.push(stage);
+      }
+    }
+    return { ...policy, stages };
+  }
+
+  async #publishRollout(
+    fleet: string,
+    stage: string,
+    before: RolloutState | undefined,
+    after: RolloutState,
+  ): Promise<void> {
+    if (
+      before &&
+      before.revision === after.revision &&
+      before.state === after.state &&
+      before.currentWave === after.currentWave
+    ) {
+      return;
+    }
+    const type =
+      after.state === 'halted'
+        ? 'RolloutHalted'
+        : after.state === 'complete'
+          ? 'RolloutComplete'
+          : 'RolloutProgressed';
+    await this.#deps.events.publish({
+      type,
+      fleet,
+      stage,
+      revision: after.revision,
+      reason: after.reason ?? `wave ${after.currentWave + 1} of ${after.waves.length}`,
+    });
+  }
+}

@@ -1,0 +1,234 @@
+// The cluster registry in Redis: registration with a one-time bootstrap token, the exchange
+// of that token for a per-cluster credential, authentication, labels, connection state and
+// deletion (which revokes the credential and tells every replica to close the live stream).
+import type { Redis } from 'ioredis';
+import { ApiError, invalid, notFound } from '../errors.ts';
+import type { Events } from '../events.ts';
+import type { Keys } from '../store/keys.ts';
+import { clusterOfCredential, hashesEqual, hashToken, newBootstrapToken, newCredential } from './tokens.ts';
+
+export interface Cluster {
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  /** True once the agent exchanged its bootstrap token for a credential. */
+  registered: boolean;
+  connected: boolean;
+  lastSeen: string | null;
+  agentVersion: string | null;
+  kubernetesVersion: string | null;
+}
+
+export interface Registration {
+  cluster: Cluster;
+  bootstrapToken: string;
+  expiresAt: string;
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+export function validateClusterName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw invalid(
+      `cluster name ${JSON.stringify(name)} is not valid: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export function validateLabels(labels: unknown): Record<string, string> {
+  if (labels === undefined) return {};
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
+    throw invalid('labels must be an object of string keys to string values, for example {"env": "prod"}');
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(key))
+      throw invalid(`label key ${JSON.stringify(key)} is not a valid Kubernetes label key`);
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
+      throw invalid(
+        `label ${key}: value ${JSON.stringify(value)} is not valid: use up to 63 letters, digits, '-', '_' or '.'`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export interface AgentInfo {
+  version: string;
+  kubernetesVersion: string;
+}
+
+export class ClusterRegistry {
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+  readonly #events: Events;
+  readonly #bootstrapTtlSeconds: number;
+
+  constructor(redis: Redis, keys: Keys, events: Events, options: { bootstrapTtlSeconds: number }) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#events = events;
+    this.#bootstrapTtlSeconds = options.bootstrapTtlSeconds;
+  }
+
+  async register(name: string, labels: Record<string, string>): Promise<Registration> {
+    validateClusterName(name);
+    const created = await this.#redis.hsetnx(this.#keys.cluster(name), 'name', name);
+    if (created === 0) {
+      throw new ApiError(
+        409,
+        'ClusterExists',
+        `cluster ${name} is already registered; delete it first or pick another name`,
+      );
+    }
+    const createdAt = new Date().toISOString();
+    await this.#redis
+      .multi()
+      .hset(this.#keys.cluster(name), { labels: JSON.stringify(labels), createdAt, connected: '0' })
+      .sadd(this.#keys.clusters(), name)
+      .exec();
+    const { token, expiresAt } = await this.#issueBootstrapToken(name);
+    await this.#events.publish({ type: 'ClusterRegistered', cluster: name });
+    return { cluster: await this.get(name), bootstrapToken: token, expiresAt };
+  }
+
+  /** A new bootstrap token for an existing cluster (to reinstall its agent); the old one dies. */
+  async renewBootstrapToken(name: string): Promise<Registration> {
+    const cluster = await this.get(name);
+    const { token, expiresAt } = await this.#issueBootstrapToken(name);
+    return { cluster, bootstrapToken: token, expiresAt };
+  }
+
+  async #issueBootstrapToken(name: string): Promise<{ token: string; expiresAt: string }> {
+    const token = newBootstrapToken();
+    const hash = hashToken(token);
+    const previous = await this.#redis.hget(this.#keys.cluster(name), 'bootstrapHash');
+    const tx = this.#redis
+      .multi()
+      .set(this.#keys.bootstrap(hash), name, 'EX', this.#bootstrapTtlSeconds)
+      .hset(this.#keys.cluster(name), 'bootstrapHash', hash);
+    if (previous) tx.del(this.#keys.bootstrap(previous));
+    await tx.exec();
+    return { token, expiresAt: new Date(Date.now() + this.#bootstrapTtlSeconds * 1000).toISOString() };
+  }
+
+  /**
+   * Exchanges a bootstrap token for a credential. GETDEL makes the token single-use even
+   * when two agents race with it; an expired token is simply gone.
+   */
+  async exchange(
+    bootstrapToken: string,
+    agent: AgentInfo,
+  ): Promise<{ clusterName: string; credential: string } | null> {
+    const name = await this.#redis.getdel(this.#keys.bootstrap(hashToken(bootstrapToken)));
+    if (!name) return null;
+    if (!(await this.#redis.exists(this.#keys.cluster(name)))) return null;
+    const credential = newCredential(name);
+    await this.#redis.hset(this.#keys.cluster(name), {
+      credentialHash: hashToken(credential),
+      bootstrapHash: '',
+      agentVersion: agent.version,
+      kubernetesVersion: agent.kubernetesVersion,
+    });
+    await this.#events.publish({
+      type: 'ClusterRegistered',
+      cluster: name,
+      reason: 'agent exchanged its bootstrap token',
+    });
+    return { clusterName: name, credential };
+  }
+
+  /** The cluster a credential belongs to, or null when it is unknown or revoked. */
+  async authenticate(credential: string): Promise<string | null> {
+    const name = clusterOfCredential(credential);
+    if (!name) return null;
+    const stored = await this.#redis.hget(this.#keys.cluster(name), 'credentialHash');
+    if (!stored || !hashesEqual(stored, hashToken(credential))) return null;
+    return name;
+  }
+
+  async get(name: string): Promise<Cluster> {
+    const h = await this.#redis.hgetall(this.#keys.cluster(name));
+    if (!h.name) throw notFound('ClusterNotFound', `cluster ${name} is not registered`);
+    return toCluster(h);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.#redis.hexists(this.#keys.cluster(name), 'name')) === 1;
+  }
+
+  async list(): Promise<Cluster[]> {
+    const names = (await this.#redis.smembers(this.#keys.clusters())).sort();
+    if (names.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const name of names) pipeline.hgetall(this.#keys.cluster(name));
+    const results = (await pipeline.exec()) ?? [];
+    return results
+      .map(([, h]) => h as Record<string, string>)
+      .filter((h) => h?.name)
+      .map(toCluster);
+  }
+
+  async setLabels(name: string, labels: Record<string, string>): Promise<Cluster> {
+    await this.get(name);
+    await this.#redis.hset(this.#keys.cluster(name), 'labels', JSON.stringify(labels));
+    await this.#events.publish({ type: 'ClusterLabelsChanged', cluster: name });
+    return this.get(name);
+  }
+
+  /** Deletes the cluster: its credential, bootstrap token, desired state and status go with it. */
+  async delete(name: string): Promise<void> {
+    const h = await this.#redis.hgetall(this.#keys.cluster(name));
+    if (!h.name) throw notFound('ClusterNotFound', `cluster ${name} is not registered`);
+    const tx = this.#redis
+      .multi()
+      .del(this.#keys.cluster(name))
+      .srem(this.#keys.clusters(), name)
+      .del(this.#keys.desired(name))
+      .del(this.#keys.status(name))
+      .del(this.#keys.sequence(name))
+      .del(this.#keys.reportSequence(name));
+    if (h.bootstrapHash) tx.del(this.#keys.bootstrap(h.bootstrapHash));
+    await tx.exec();
+    await this.#events.publish({ type: 'ClusterDeleted', cluster: name });
+  }
+
+  async markConnected(name: string, agent: AgentInfo): Promise<void> {
+    await this.#redis.hset(this.#keys.cluster(name), {
+      connected: '1',
+      lastSeen: new Date().toISOString(),
+      agentVersion: agent.version,
+      kubernetesVersion: agent.kubernetesVersion,
+    });
+    await this.#events.publish({ type: 'ClusterConnected', cluster: name });
+  }
+
+  async markDisconnected(name: string): Promise<void> {
+    // HSET on a deleted cluster would resurrect a half hash; only touch live ones.
+    if (!(await this.exists(name))) return;
+    await this.#redis.hset(this.#keys.cluster(name), { connected: '0', lastSeen: new Date().toISOString() });
+    await this.#events.publish({ type: 'ClusterDisconnected', cluster: name });
+  }
+
+  async touch(name: string): Promise<void> {
+    if (await this.exists(name))
+      await this.#redis.hset(this.#keys.cluster(name), 'lastSeen', new Date().toISOString());
+  }
+}
+
+function toCluster(h: Record<string, string>): Cluster {
+  return {
+    name: h.name ?? '',
+    labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+    createdAt: h.createdAt ?? '',
+    registered: Boolean(h.credentialHash),
+    connected: h.connected === '1',
+    lastSeen: h.lastSeen || null,
+    agentVersion: h.agentVersion || null,
+    kubernetesVersion: h.kubernetesVersion || null,
+  };
+}

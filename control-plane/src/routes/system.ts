@@ -1,0 +1,71 @@
+// Probes, metrics and server-sent events.
+import type { FastifyInstance } from 'fastify';
+import type { ControlPlane } from '../control-plane.ts';
+
+export function systemRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await cp.redis.ping();
+      return { status: 'ready' };
+    } catch (err) {
+      reply.code(503);
+      return { status: 'not ready', reason: `redis: ${(err as Error).message}` };
+    }
+  });
+
+  // Prometheus text format, computed on scrape from what Redis and this replica hold.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const clusters = await cp.registry.list();
+    const backlog = await cp.ingestion.backlog();
+    const mem = process.memoryUsage();
+    reply.type('text/plain; version=0.0.4');
+    return [
+      '# HELP gitfleet_clusters Registered clusters.',
+      '# TYPE gitfleet_clusters gauge',
+      `gitfleet_clusters ${clusters.length}`,
+      '# HELP gitfleet_clusters_connected Clusters whose agent holds a stream (any replica).',
+      '# TYPE gitfleet_clusters_connected gauge',
+      `gitfleet_clusters_connected ${clusters.filter((c) => c.connected).length}`,
+      '# HELP gitfleet_agent_streams Agent streams held by this replica.',
+      '# TYPE gitfleet_agent_streams gauge',
+      `gitfleet_agent_streams ${cp.connections.size}`,
+      '# HELP gitfleet_status_backlog Status reports queued and not yet ingested.',
+      '# TYPE gitfleet_status_backlog gauge',
+      `gitfleet_status_backlog ${backlog}`,
+      '# HELP process_resident_memory_bytes Resident memory.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${mem.rss}`,
+      '',
+    ].join('\n');
+  });
+
+  app.get(
+    '/api/v1/events',
+    {
+      schema: {
+        summary: 'Server-sent events: registrations, syncs, desired-state and status changes, rollouts',
+        tags: ['events'],
+      },
+    },
+    async (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      res.write(': connected\n\n');
+      const unsubscribe = await cp.events.subscribe((event) => {
+        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      });
+      const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+      request.raw.on('close', () => {
+        clearInterval(keepalive);
+        unsubscribe();
+      });
+    },
+  );
+}

@@ -1,0 +1,98 @@
+// Push webhooks from GitHub and Gitea: verify the HMAC-SHA256 signature over the raw body,
+// find the fleets that track the pushed repository and branch, and fetch them now.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ControlPlane } from '../control-plane.ts';
+import { ApiError, invalid } from '../errors.ts';
+
+interface PushPayload {
+  ref?: string;
+  repository?: { clone_url?: string; html_url?: string; url?: string; ssh_url?: string };
+}
+
+/** Compares repository URLs the way people write them: with or without .git, trailing slash, case of the host. */
+export function sameRepository(a: string, b: string): boolean {
+  const norm = (u: string) => {
+    try {
+      const url = new URL(u);
+      return `${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '').replace(/\.git$/, '')}`;
+    } catch {
+      return u;
+    }
+  };
+  return norm(a) === norm(b);
+}
+
+export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  if (!header) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  const given = Buffer.from(header.replace(/^sha256=/, ''), 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  // Encapsulated so that only this route sees raw bodies (the signature covers the bytes).
+  app.register(async (scope) => {
+    scope.addContentTypeParser(
+      ['application/json', 'application/x-www-form-urlencoded'],
+      { parseAs: 'buffer' },
+      (_req, body, done) => done(null, body),
+    );
+    scope.post(
+      '/api/v1/webhooks/git',
+      {
+        schema: {
+          summary:
+            'Push webhook (GitHub X-Hub-Signature-256 or Gitea X-Gitea-Signature, HMAC-SHA256): fetch matching fleets now',
+          tags: ['webhooks'],
+        },
+      },
+      async (request) => {
+        const secret = cp.config.webhookSecret;
+        if (!secret) {
+          throw new ApiError(
+            403,
+            'Forbidden',
+            'webhooks are disabled: set GITFLEET_WEBHOOK_SECRET on the control plane and in the Git server',
+          );
+        }
+        const raw = request.body as Buffer;
+        const signature =
+          (request.headers['x-hub-signature-256'] as string | undefined) ??
+          (request.headers['x-gitea-signature'] as string | undefined);
+        if (!verifySignature(secret, raw, signature)) {
+          throw new ApiError(
+            401,
+            'InvalidSignature',
+            'webhook signature missing or wrong: check the webhook secret',
+          );
+        }
+        let payload: PushPayload;
+        try {
+          const text = raw.toString('utf8');
+          // GitHub can send form-encoded payloads: payload=<json>
+          payload = JSON.parse(
+            text.startsWith('payload=') ? decodeURIComponent(text.slice(8).replace(/\+/g, ' ')) : text,
+          );
+        } catch {
+          throw invalid('webhook body is not JSON');
+        }
+        const event = (request.headers['x-github-event'] ?? request.headers['x-gitea-event']) as
+          | string
+          | undefined;
+        if (event && event !== 'push') return { event, fleets: [] };
+        const urls = [
+          payload.repository?.clone_url,
+          payload.repository?.html_url,
+          payload.repository?.url,
+        ].filter((u): u is string => Boolean(u));
+        const branch = payload.ref?.replace(/^refs\/heads\//, '');
+        const matched = (await cp.fleets.list()).filter(
+          ({ spec }) => urls.some((u) => sameRepository(u, spec.repo)) && (!branch || branch === spec.branch),
+        );
+        await Promise.all(matched.map(({ spec }) => cp.reconciler.sync(spec.name, { fetch: true })));
+        return { event: event ?? 'push', fleets: matched.map(({ spec }) => spec.name) };
+      },
+    );
+  });
+}

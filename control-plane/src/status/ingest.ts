@@ -1,0 +1,146 @@
+// Status ingestion: ReportStatus → BullMQ queue → worker → Redis status.
+//
+// The gRPC handler acknowledges a report only once `enqueue` has resolved, i.e. once the
+// job is in Redis (with AOF, on disk). Workers then store it idempotently and in order: a
+// Lua script keeps, per (cluster, fleet), only a report whose sequence is newer than the one
+// stored, so a re-sent or reordered report never overwrites a newer one.
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Events } from '../events.ts';
+import type { Keys } from '../store/keys.ts';
+import type { ClusterFleetStatus } from './types.ts';
+
+const QUEUE = 'status-reports';
+const HISTORY_LENGTH = 50;
+
+export interface StatusJob {
+  cluster: string;
+  status: ClusterFleetStatus;
+}
+
+// KEYS: status hash, history list, report-seq. ARGV: fleet, sequence, json, history length.
+// Returns the previous phase ('' when none), or false when the report is stale or a duplicate.
+const STORE_IF_NEWER = `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
+local seq = tonumber(ARGV[2])
+if seq <= current then return false end
+local previous = redis.call('HGET', KEYS[1], ARGV[1] .. '#phase') or ''
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#phase', ARGV[5])
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if seq > last then redis.call('SET', KEYS[3], ARGV[2]) end
+return previous
+`;
+
+export class StatusIngestion {
+  readonly #queue: Queue<StatusJob>;
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+  readonly #events: Events;
+  #worker: Worker<StatusJob> | undefined;
+
+  constructor(redis: Redis, keys: Keys, events: Events) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#events = events;
+    this.#queue = new Queue<StatusJob>(QUEUE, {
+      connection: redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: `${keys.prefix}:bull`,
+      defaultJobOptions: {
+        removeOnComplete: 1000,
+        removeOnFail: 5000,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 200 },
+      },
+    });
+  }
+
+  /**
+   * Durably enqueues one report. Returns duplicate=true, enqueueing nothing, when this
+   * cluster's report with this sequence was already ingested or is already queued.
+   */
+  async enqueue(cluster: string, status: ClusterFleetStatus): Promise<{ duplicate: boolean }> {
+    const ingested = Number((await this.#redis.hget(this.#keys.status(cluster), `${status.fleet}#seq`)) ?? 0);
+    if (status.sequence <= ingested) return { duplicate: true };
+    const jobId = `${cluster}.${status.sequence}`;
+    // A re-send of a report still in the queue: BullMQ would ignore the add anyway.
+    if (await this.#queue.getJob(jobId)) return { duplicate: true };
+    await this.#queue.add('report', { cluster, status }, { jobId });
+    return { duplicate: false };
+  }
+
+  /** Starts a worker in this process. Several replicas may each run one. */
+  start(concurrency = 16): void {
+    this.#worker = new Worker<StatusJob>(QUEUE, (job) => this.#store(job.data), {
+      connection: this.#redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: `${this.#keys.prefix}:bull`,
+      concurrency,
+    });
+    // Failures are retried by BullMQ; the error itself is reported by the job.
+    this.#worker.on('error', () => {});
+  }
+
+  async #store({ cluster, status }: StatusJob): Promise<void> {
+    // A report from a cluster deleted meanwhile is dropped, not resurrected.
+    if (!(await this.#redis.exists(this.#keys.cluster(cluster)))) return;
+    const previous = (await this.#redis.eval(
+      STORE_IF_NEWER,
+      3,
+      this.#keys.status(cluster),
+      this.#keys.statusHistory(cluster, status.fleet),
+      this.#keys.reportSequence(cluster),
+      status.fleet,
+      String(status.sequence),
+      JSON.stringify(status),
+      String(HISTORY_LENGTH),
+      status.phase,
+    )) as string | null;
+    if (previous === null) return;
+    await this.#events.publish({
+      type: 'StatusChanged',
+      cluster,
+      fleet: status.fleet,
+      phase: status.phase,
+      revision: status.appliedRevision || status.attemptedRevision,
+      ...(previous !== status.phase ? { reason: `${previous || 'none'} → ${status.phase}` } : {}),
+    });
+  }
+
+  /** Latest status of every fleet on a cluster. */
+  async ofCluster(cluster: string): Promise<ClusterFleetStatus[]> {
+    const h = await this.#redis.hgetall(this.#keys.status(cluster));
+    return Object.entries(h)
+      .filter(([field]) => !field.includes('#'))
+      .map(([, json]) => JSON.parse(json) as ClusterFleetStatus);
+  }
+
+  /** Latest status of one fleet on each of the given clusters (missing = no report yet). */
+  async ofFleet(fleet: string, clusters: string[]): Promise<Map<string, ClusterFleetStatus>> {
+    const out = new Map<string, ClusterFleetStatus>();
+    if (clusters.length === 0) return out;
+    const pipeline = this.#redis.pipeline();
+    for (const c of clusters) pipeline.hget(this.#keys.status(c), fleet);
+    const results = (await pipeline.exec()) ?? [];
+    results.forEach(([, json], i) => {
+      if (typeof json === 'string') out.set(clusters[i]!, JSON.parse(json) as ClusterFleetStatus);
+    });
+    return out;
+  }
+
+  async history(cluster: string, fleet: string, limit = HISTORY_LENGTH): Promise<ClusterFleetStatus[]> {
+    const list = await this.#redis.lrange(this.#keys.statusHistory(cluster, fleet), 0, limit - 1);
+    return list.map((json) => JSON.parse(json) as ClusterFleetStatus);
+  }
+
+  /** Jobs waiting or running, for /readyz and benchmarks. */
+  async backlog(): Promise<number> {
+    const counts = await this.#queue.getJobCounts('waiting', 'active', 'delayed');
+    return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await this.#worker?.close();
+    await this.#queue.close();
+  }
+}

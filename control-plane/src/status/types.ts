@@ -1,0 +1,43 @@
+// The status of one fleet on one cluster, as stored and served by the API. Phases and
+// actions are words (not protobuf numbers) because this is what people and scripts read.
+export type FleetPhase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
+export type ObjectAction =
+  | 'created'
+  | 'configured'
+  | 'unchanged'
+  | 'deleted'
+  | 'failed'
+  | 'skipped'
+  | 'unknown';
+export type ObjectHealth = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
+
+export interface ObjectResult {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: ObjectAction;
+  health: ObjectHealth;
+  reason: string;
+  message: string;
+  drifted: boolean;
+}
+
+export interface ClusterFleetStatus {
+  cluster: string;
+  fleet: string;
+  /** The agent's per-cluster report sequence number. */
+  sequence: number;
+  desiredRevision: string;
+  desiredDigest: string;
+  appliedRevision: string;
+  attemptedRevision: string;
+  phase: FleetPhase;
+  message: string;
+  objects: ObjectResult[];
+  driftCorrections: number;
+  /** When the agent observed it (agent clock). */
+  observedAt: string;
+  /** When the control plane received it. */
+  receivedAt: string;
+}

@@ -1,0 +1,36 @@
+// Every Redis key the control plane uses, in one place, under one prefix (so several
+// installations or test runs can share a Redis). Keys that belong to one cluster carry the
+// cluster name in braces, so a Redis Cluster keeps a cluster's keys in one slot.
+export interface Keys {
+  readonly prefix: string;
+  clusters(): string;
+  cluster(name: string): string;
+  bootstrap(tokenHash: string): string;
+  desired(cluster: string): string;
+  sequence(cluster: string): string;
+  fleets(): string;
+  fleet(name: string): string;
+  bundle(digest: string): string;
+  status(cluster: string): string;
+  statusHistory(cluster: string, fleet: string): string;
+  reportSequence(cluster: string): string;
+  channel(name: 'events' | 'desired' | 'clusters'): string;
+}
+
+export function keys(prefix = 'gitfleet'): Keys {
+  return {
+    prefix,
+    clusters: () => `${prefix}:clusters`,
+    cluster: (name) => `${prefix}:cluster:{${name}}`,
+    bootstrap: (tokenHash) => `${prefix}:bootstrap:${tokenHash}`,
+    desired: (cluster) => `${prefix}:desired:{${cluster}}`,
+    sequence: (cluster) => `${prefix}:seq:{${cluster}}`,
+    fleets: () => `${prefix}:fleets`,
+    fleet: (name) => `${prefix}:fleet:${name}`,
+    bundle: (digest) => `${prefix}:bundle:${digest}`,
+    status: (cluster) => `${prefix}:status:{${cluster}}`,
+    statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
+    reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,
+    channel: (name) => `${prefix}:channel:${name}`,
+  };
+}
