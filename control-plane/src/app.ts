@@ -14,7 +14,6 @@ import { webhookRoutes } from './routes/webhooks.ts';
 export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: cp.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
   });
 
   await app.register(swagger, {

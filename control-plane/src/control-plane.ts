@@ -14,6 +14,7 @@ import { FleetStore } from './reconcile/fleet-store.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
 import { StatusIngestion } from './status/ingest.ts';
+import { bullConnection } from './store/bull.ts';
 import { DesiredStateStore } from './store/desired.ts';
 import { keys } from './store/keys.ts';
 
@@ -76,7 +77,7 @@ export class ControlPlane {
       logger: this.logger,
     });
     this.#pollQueue = new Queue(POLL_QUEUE, {
-      connection: this.redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: bullConnection(this.redis),
       prefix: `${k.prefix}:bull`,
     });
   }
@@ -110,7 +111,7 @@ export class ControlPlane {
         await this.reconciler.sync(String(job.data.fleet), { fetch: true });
       },
       {
-        connection: this.redis.duplicate({ maxRetriesPerRequest: null }),
+        connection: bullConnection(this.redis),
         prefix: `${this.config.redisPrefix}:bull`,
         concurrency: 4,
       },

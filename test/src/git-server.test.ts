@@ -50,7 +50,11 @@ describe('startGitServer', () => {
     const first = await server.createRepo('fetch-me', { 'a.txt': 'one\n', 'gone.txt': 'bye\n' });
     const dir = await cloneWithIsomorphicGit('fetch-me');
 
-    const second = await server.commit('fetch-me', { 'a.txt': 'two\n', 'gone.txt': null }, 'Change a, drop gone');
+    const second = await server.commit(
+      'fetch-me',
+      { 'a.txt': 'two\n', 'gone.txt': null },
+      'Change a, drop gone',
+    );
     assert.notEqual(second, first);
     const requestsBefore = server.requestCount;
     const result = await git.fetch({ fs, http, dir, ref: 'main', singleBranch: true, onAuth });
@@ -135,7 +139,11 @@ describe('startGitServer', () => {
 
   test('log() lists commits newest first and filters by path', async () => {
     const author = { name: 'Ada', email: 'ada@example.com' };
-    const init = await server.createRepo('history', { 'a.txt': '1\n', 'b.txt': '1\n' }, { message: 'Init', author });
+    const init = await server.createRepo(
+      'history',
+      { 'a.txt': '1\n', 'b.txt': '1\n' },
+      { message: 'Init', author },
+    );
     const touchA = await server.commit('history', { 'a.txt': '2\n' }, 'Touch a\n\nBecause a changed.');
     const touchB = await server.commit('history', { 'b.txt': '2\n' }, 'Touch b', { author });
 
@@ -166,7 +174,9 @@ describe('startGitServer', () => {
 
   test('commit() to another branch leaves main alone', async () => {
     const main = await server.createRepo('branches', { 'fleet.yaml': 'v1\n' });
-    const feature = await server.commit('branches', { 'fleet.yaml': 'v2\n' }, 'Try v2', { branch: 'feature' });
+    const feature = await server.commit('branches', { 'fleet.yaml': 'v2\n' }, 'Try v2', {
+      branch: 'feature',
+    });
 
     assert.equal(await server.readFile('branches', 'fleet.yaml'), 'v1\n');
     assert.equal(await server.readFile('branches', 'fleet.yaml', 'feature'), 'v2\n');

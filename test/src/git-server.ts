@@ -57,7 +57,10 @@ const DEFAULT_AUTHOR: GitAuthor = { name: 'Gitfleet Test', email: 'test@gitfleet
 function gitExecPath(): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('git', ['--exec-path'], (err, stdout) => {
-      if (err) reject(new Error(`git is not installed (run \`apt-get install git\` or \`make setup\`): ${err.message}`));
+      if (err)
+        reject(
+          new Error(`git is not installed (run \`apt-get install git\` or \`make setup\`): ${err.message}`),
+        );
       else resolve(stdout.trim());
     });
   });
@@ -140,7 +143,9 @@ function splitHeaders(buffer: Buffer): { head: string; rest: Buffer } | undefine
   return undefined;
 }
 
-export async function startGitServer(options: { username?: string; password?: string } = {}): Promise<GitServer> {
+export async function startGitServer(
+  options: { username?: string; password?: string } = {},
+): Promise<GitServer> {
   const httpBackend = join(await gitExecPath(), 'git-http-backend');
   const username = options.username ?? `user-${randomBytes(4).toString('hex')}`;
   const password = options.password ?? randomBytes(16).toString('hex');
@@ -184,7 +189,8 @@ export async function startGitServer(options: { username?: string; password?: st
     req.pipe(child.stdin);
     // A client that goes away mid-request must not leave a CGI behind.
     res.on('close', () => {
-      if (child.exitCode === null && child.signalCode === null && !res.writableFinished) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null && !res.writableFinished)
+        child.kill('SIGKILL');
     });
 
     let pending: Buffer = Buffer.alloc(0);
@@ -272,7 +278,10 @@ export async function startGitServer(options: { username?: string; password?: st
       await runGit(['init', '--quiet', dir], { env });
       await writeFiles(dir, files);
       await runGit(['add', '-A'], { cwd: dir, env });
-      await runGit(['commit', '--quiet', '--allow-empty', '-m', opts.message ?? 'Initial commit'], { cwd: dir, env });
+      await runGit(['commit', '--quiet', '--allow-empty', '-m', opts.message ?? 'Initial commit'], {
+        cwd: dir,
+        env,
+      });
       await runGit(['push', '--quiet', bare(name), 'HEAD:refs/heads/main'], { cwd: dir, env });
       return (await runGit(['rev-parse', 'HEAD'], { cwd: dir, env })).trim();
     } finally {
@@ -300,10 +309,13 @@ export async function startGitServer(options: { username?: string; password?: st
         () => false,
       );
       // A branch that doesn't exist yet starts from main, like a feature branch would.
-      await runGit(['checkout', '--quiet', '-B', branch, exists ? remoteBranch : 'refs/remotes/origin/main'], {
-        cwd: dir,
-        env,
-      });
+      await runGit(
+        ['checkout', '--quiet', '-B', branch, exists ? remoteBranch : 'refs/remotes/origin/main'],
+        {
+          cwd: dir,
+          env,
+        },
+      );
       await writeFiles(dir, files);
       await runGit(['add', '-A'], { cwd: dir, env });
       // Empty commits are allowed so a test can move a branch head without changing files.
@@ -319,7 +331,13 @@ export async function startGitServer(options: { username?: string; password?: st
     runGit(['--git-dir', bare(name), 'show', `${ref}:${path}`], { env: gitEnv(home) });
 
   const log: GitServer['log'] = async (name, opts = {}) => {
-    const args = ['--git-dir', bare(name), 'log', '--format=%H%x00%an%x00%ae%x00%s%x00%b%x1e', opts.ref ?? 'main'];
+    const args = [
+      '--git-dir',
+      bare(name),
+      'log',
+      '--format=%H%x00%an%x00%ae%x00%s%x00%b%x1e',
+      opts.ref ?? 'main',
+    ];
     if (opts.path) args.push('--', opts.path);
     const out = await runGit(args, { env: gitEnv(home) });
     return out

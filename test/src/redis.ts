@@ -88,7 +88,10 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
     '--logfile',
     '',
   ];
-  const proc = startProcess('redis-server', REDIS_BINARY, args, { cwd: dir, logFile: join(dir, 'redis.log') });
+  const proc = startProcess('redis-server', REDIS_BINARY, args, {
+    cwd: dir,
+    logFile: join(dir, 'redis.log'),
+  });
 
   let stopped = false;
   const stop = async () => {

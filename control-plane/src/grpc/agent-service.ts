@@ -73,7 +73,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
             if (!deps.connections.has(cluster)) deps.registry.markDisconnected(cluster).catch(() => {});
           });
         })
-        .catch((err) => call.destroy(toServiceError(err)));
+        .catch((err) => call.emit('error', toServiceError(err)));
     },
 
     reportStatus(call, callback) {

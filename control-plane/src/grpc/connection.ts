@@ -178,7 +178,8 @@ export class AgentConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    this.#call.destroy(Object.assign(new Error(details), { code, details }));
+    // grpc-js ends a server stream with a status when the error is emitted on it.
+    this.#call.emit('error', Object.assign(new Error(details), { code, details }));
   }
 }
 

@@ -7,6 +7,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Events } from '../events.ts';
+import { bullConnection } from '../store/bull.ts';
 import type { Keys } from '../store/keys.ts';
 import type { ClusterFleetStatus } from './types.ts';
 
@@ -45,7 +46,7 @@ export class StatusIngestion {
     this.#keys = keys;
     this.#events = events;
     this.#queue = new Queue<StatusJob>(QUEUE, {
-      connection: redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: bullConnection(redis),
       prefix: `${keys.prefix}:bull`,
       defaultJobOptions: {
         removeOnComplete: 1000,
@@ -73,7 +74,7 @@ export class StatusIngestion {
   /** Starts a worker in this process. Several replicas may each run one. */
   start(concurrency = 16): void {
     this.#worker = new Worker<StatusJob>(QUEUE, (job) => this.#store(job.data), {
-      connection: this.#redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: bullConnection(this.#redis),
       prefix: `${this.#keys.prefix}:bull`,
       concurrency,
     });

@@ -1,0 +1,87 @@
+// Drift: live objects that no longer are what applying the bundle would make them. Found
+// the way apply finds changes (see apply.ts): an object whose resourceVersion is the one the
+// applier verified has not been written since, so it cannot have drifted; the others are
+// applied with dryRun=All and the result compared with the live object.
+//
+// Only fields we apply count. Server-side apply merges our manifest into the live object and
+// leaves the fields of other managers as they are, so when an HPA owns spec.replicas of a
+// Deployment whose manifest has no replicas, the dry-run keeps the HPA's value and nothing
+// differs. The dry-run always forces: a field someone took over with `kubectl edit` or
+// `kubectl scale` then shows up as the value that changed, rather than as a conflict error.
+// Correcting drift is applying again (with force, see apply.ts).
+
+import { mapConcurrent } from '../kube/client.ts';
+import type { KubeObject, ObjectRef } from '../objects.ts';
+import type { Applier, ApplyOptions } from './apply.ts';
+import { applyOptionsWithDefaults, asApplyError, changedPaths, sameComparable } from './apply.ts';
+import type { ApplyError } from './errors.ts';
+import { fromApiStatus } from './errors.ts';
+
+export type DriftReason = 'Deleted' | 'Modified';
+
+export interface DriftedObject {
+  ref: ObjectRef;
+  reason: DriftReason;
+  // What differs, from the cluster's side: ['deleted'], or e.g. ['spec.replicas changed',
+  // 'metadata.labels.team removed'].
+  changes: string[];
+}
+
+export interface DriftReport {
+  // In apply order.
+  drifted: DriftedObject[];
+  // Objects that could not be checked (kind not served, invalid, unreachable...).
+  errors: ApplyError[];
+  // How many objects were checked.
+  checked: number;
+}
+
+export async function detectDrift(
+  applier: Applier,
+  objects: readonly KubeObject[],
+  options: ApplyOptions,
+): Promise<DriftReport> {
+  const opts = applyOptionsWithDefaults(options);
+  const bundle = await applier.prepare(objects, opts);
+  const desired = bundle.stages.flatMap((s) => s.objects);
+  const resources = await applier.resolve(desired);
+  const live = await applier.loadLive(desired, resources, opts);
+  const how = { fieldManager: opts.fieldManager, force: true };
+
+  const results = await mapConcurrent(
+    desired,
+    opts.concurrency,
+    async (d): Promise<DriftedObject | ApplyError | undefined> => {
+      try {
+        const info = resources.get(d.key);
+        if (!info) throw fromApiStatus(d.ref, 404, '404 page not found');
+        // Not among the objects with our label: deleted, or our label was taken off.
+        const current = live.found.get(d.key) ?? (await applier.client.get(d.ref));
+        if (current === undefined) {
+          applier.verified.forget(d.key);
+          return { ref: d.ref, reason: 'Deleted', changes: ['deleted'] };
+        }
+        const rv = current.metadata.resourceVersion;
+        if (applier.verified.has(d.key, d.digest, rv)) return undefined;
+        const dryRun = await applier.client.apply(d.obj, d.ref, info, { ...how, dryRun: true });
+        if (sameComparable(dryRun.object, current)) {
+          applier.verified.record(d.key, d.digest, rv);
+          return undefined;
+        }
+        applier.verified.forget(d.key);
+        return { ref: d.ref, reason: 'Modified', changes: changedPaths(current, dryRun.object) };
+      } catch (err) {
+        return asApplyError(d.ref, err);
+      }
+    },
+  );
+
+  const drifted: DriftedObject[] = [];
+  const errors: ApplyError[] = [];
+  for (const r of results) {
+    if (r === undefined) continue;
+    if ('reason' in r && 'changes' in r) drifted.push(r);
+    else errors.push(r as ApplyError);
+  }
+  return { drifted, errors, checked: desired.length };
+}

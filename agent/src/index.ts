@@ -1,0 +1,3 @@
+// Public surface of @gitfleet/agent.
+export { ChunkAssembler, type DesiredState, decodeBundle } from './connection/inbound.ts';
+export type { KubeObject, ObjectRef } from './objects.ts';
