@@ -301,7 +301,10 @@ describe('control plane', () => {
     const d2 = await agent.waitFor('pushed desired state', () =>
       agent.desired.find((d) => d.revision === second),
     );
-    assert.equal((d2.objects?.[0] as unknown as { data: { greeting: string } }).data.greeting, 'bonjour');
+    assert.equal(
+      (d2.objects?.[0] as unknown as { data: { greeting: string } } | undefined)?.data.greeting,
+      'bonjour',
+    );
 
     // A commit that changes nothing this cluster runs moves only the revision: no payload.
     const readme = await git.commit(repo, { 'README.md': 'docs only' }, 'docs');
