@@ -3,7 +3,7 @@
 //
 // Polling rather than a watch: the applier waits for a handful of definitions (CRDs,
 // Namespaces) that are usually Current within a second, and the status reporter reads
-// health on its own schedule. Polls start fast (100 ms) and slow down to `pollIntervalMs`.
+// health on its own schedule. Polls start fast (25 ms) and slow down to `pollIntervalMs`.
 
 import type { HealthOptions, HealthResult, ObjectHealth } from '../health/health.ts';
 import { computeHealth, notFoundHealth } from '../health/health.ts';
@@ -36,7 +36,7 @@ export interface WaitResult {
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
-const FIRST_POLL_DELAY_MS = 100;
+const FIRST_POLL_DELAY_MS = 25;
 
 // GETs each object and computes its health; a missing object is NotFound (also when its kind
 // is no longer served), one that could not be read is Unknown with the reason.
