@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { credentials, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
+  type AgentServiceServer,
   AgentServiceService,
   type ConnectResponse,
   type RegisterResponse,
@@ -12,7 +13,7 @@ import {
 
 test('Register and Connect over the generated grpc-js stubs', async (t) => {
   const server = new Server();
-  server.addService(AgentServiceService, {
+  const implementation: AgentServiceServer = {
     register(call, callback) {
       if (call.request.bootstrapToken !== 'gfb_good') {
         callback({ code: 16, details: 'bootstrap token unknown or expired' } as ServiceError, null);
@@ -31,7 +32,8 @@ test('Register and Connect over the generated grpc-js stubs', async (t) => {
     reportStatus(_call, callback) {
       callback(null, { sequence: 1, duplicate: false });
     },
-  });
+  };
+  server.addService(AgentServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
