@@ -18,7 +18,8 @@ import {
   PRUNE_OPT_OUT_VALUE,
 } from '../../agent/src/inventory/diff.ts';
 import { INVENTORY_LABEL, InventoryStore } from '../../agent/src/inventory/store.ts';
-import { KubeClient } from '../../agent/src/kube/client.ts';
+import type { KubeRequest, KubeResponse } from '../../agent/src/kube/client.ts';
+import { KubeClient, loadKubeConfig } from '../../agent/src/kube/client.ts';
 import type { KubeObject, ObjectRef } from '../../agent/src/objects.ts';
 import { formatRef, refKey, refOf } from '../../agent/src/objects.ts';
 import { environmentFromEnv } from '../src/environment.ts';
@@ -30,7 +31,24 @@ if (!cluster)
   throw new Error('no Kubernetes cluster in the test environment: set GITFLEET_TEST_CLUSTERS >= 1');
 
 let kubectlBin: string;
-const client = KubeClient.fromSource({ kubeconfig: cluster.kubeconfig });
+/** The real client, counting what it sends, to show what an apply did and did not write. */
+class CountingClient extends KubeClient {
+  writes: string[] = [];
+  dryRuns = 0;
+  override async request(req: KubeRequest): Promise<KubeResponse> {
+    if (req.method !== 'GET') {
+      if (req.query?.dryRun) this.dryRuns += 1;
+      else this.writes.push(`${req.method} ${req.path}`);
+    }
+    return super.request(req);
+  }
+  reset(): void {
+    this.writes = [];
+    this.dryRuns = 0;
+  }
+}
+
+const client = new CountingClient(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
 // What each test created, removed in `after` even when the test failed.
 const cleanup: string[][] = [];
 
@@ -240,21 +258,29 @@ describe('apply', () => {
     await kubectl(['get', 'configmap', defaulted, '-n', 'default']);
     await kubectl(['get', 'clusterrole', role]);
 
+    client.reset();
     started = performance.now();
     const warm = await applier.apply(bundle, { fleet });
     const warmMs = performance.now() - started;
     allActions(warm, 'unchanged');
+    assert.deepEqual(client.writes, [], 'a warm apply writes nothing');
 
-    // A new agent (after a restart) has no cache: the dry-run comparison says the same.
+    // A new agent (after a restart) has no cache: the dry-run comparison says the same, and
+    // nothing is written either.
+    client.reset();
     started = performance.now();
     const restarted = await new Applier(client).apply(bundle, { fleet });
     const restartedMs = performance.now() - started;
     allActions(restarted, 'unchanged');
+    assert.deepEqual(client.writes, []);
+    assert.equal(client.dryRuns, bundle.length);
 
     const changed = bundle.map((o) =>
       o.kind === 'ConfigMap' && o.metadata.name === 'settings' ? configMap(ns, 'settings', { mode: 'b' }) : o,
     );
+    client.reset();
     const third = await applier.apply(changed, { fleet });
+    assert.deepEqual(client.writes, [`PATCH /api/v1/namespaces/${ns}/configmaps/settings`]);
     assert.deepEqual(summarize(third), {
       created: 0,
       configured: 1,

@@ -9,8 +9,9 @@
 //     and drops fields its models do not know (newer API fields, anything in a custom
 //     resource), so a live object could not be compared with a dry-run result;
 //   - it hides the HTTP status, and server-side apply answers 201 when it created the object;
-//   - it reads the certificate files again on every request and opens connections without
-//     keep-alive, which dominates the time of a warm apply of a thousand objects.
+//   - it reads the certificate files again and builds a new connection pool, so a new TLS
+//     connection, for every request (client-node 2.0), which would dominate the time of an
+//     apply of a thousand objects. Here one keep-alive agent serves all requests.
 // Discovery is cached per group/version; a kind that is missing is looked up again (at most
 // once per `discoveryRefreshMs`, concurrent lookups sharing one request), and the applier
 // invalidates a group when it has just applied a CustomResourceDefinition of it.
@@ -206,8 +207,11 @@ export class KubeClient {
   }
 
   async #connect(refresh: boolean): Promise<Connection> {
-    const current = this.#connection ? await this.#connection.catch(() => undefined) : undefined;
+    const seen = this.#connection;
+    const current = seen ? await seen.catch(() => undefined) : undefined;
     if (current && !refresh && Date.now() - current.createdAt < AUTH_REFRESH_MS) return current;
+    // Another request renewed it while this one waited: use theirs rather than renew twice.
+    if (this.#connection !== seen && this.#connection) return this.#connect(false);
     const pending = this.#makeConnection(current);
     this.#connection = pending;
     try {

@@ -29,7 +29,7 @@ substitute:                       # \${cluster.name}, \${cluster.labels.region},
   namespace: shop-\${stage}
   replicas: 3
 apply:
-  force: true
+  force: false
 `;
 
 function ok(text: string): FleetPolicy {
@@ -78,14 +78,14 @@ describe('parsePolicy', () => {
       rollout: { maxUnavailable: '25%', progressDeadlineSeconds: 600 },
     });
     assert.deepEqual(p.substitute, { namespace: 'shop-${stage}', replicas: '3' });
-    assert.deepEqual(p.apply, { force: true, prune: true, allowEmpty: false, correctDrift: true });
+    assert.deepEqual(p.apply, { force: false, prune: true, allowEmpty: false, correctDrift: true });
   });
 
   test('applies defaults', () => {
     const p = ok('stages: [{ name: all, selector: {} }]');
     assert.equal(p.manifests, './manifests');
     assert.deepEqual(p.substitute, {});
-    assert.deepEqual(p.apply, { force: false, prune: true, allowEmpty: false, correctDrift: true });
+    assert.deepEqual(p.apply, { force: true, prune: true, allowEmpty: false, correctDrift: true });
     assert.deepEqual(p.stages[0]!.selector, {});
   });
 

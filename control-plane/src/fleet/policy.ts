@@ -68,8 +68,11 @@ export type FleetPolicy = {
 export type PolicyResult = { ok: true; policy: FleetPolicy } | { ok: false; errors: Problem[] };
 
 export const DEFAULT_MANIFESTS = './manifests';
+// force: true by default, as in Flux and Argo CD: a field someone changed by hand (kubectl
+// edit/patch takes ownership of it) can only be restored by forcing; fields our manifests do
+// not set, like the replicas an HPA owns, are never touched either way.
 export const DEFAULT_APPLY: Readonly<ApplyPolicy> = {
-  force: false,
+  force: true,
   prune: true,
   allowEmpty: false,
   correctDrift: true,

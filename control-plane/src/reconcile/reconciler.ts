@@ -53,8 +53,10 @@ export class FleetReconciler {
   readonly #mirrors = new Map<string, GitMirror>();
   readonly #running = new Map<string, Promise<FleetState>>();
   readonly #again = new Map<string, boolean>();
-  // Parsed revisions by (repo, path, tree id): an unchanged fleet directory is not read again.
-  readonly #revisions = new Map<string, Revision>();
+  // Parsed policies and manifest files by (repo, path, tree id): an unchanged fleet directory
+  // is not read again.
+  readonly #policies = new Map<string, Revision['policy']>();
+  readonly #files = new Map<string, ManifestFile[]>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -179,7 +181,8 @@ export class FleetReconciler {
         continue;
       }
       if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
-      const revision = cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision);
+      const revision =
+        cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved.manifests);
       const rendered = renderBundle({
         files: revision.files,
         policy: resolved,
@@ -221,39 +224,43 @@ export class FleetReconciler {
     return state;
   }
 
-  async #read(mirror: GitMirror, spec: FleetSpec, commit: string): Promise<Revision> {
+  /**
+   * Reads fleet.yaml at `commit` and the manifests under `manifestsDir` (the policy in force
+   * decides the directory, also for a pinned older commit whose own fleet.yaml may differ).
+   */
+  async #read(mirror: GitMirror, spec: FleetSpec, commit: string, manifestsDir?: string): Promise<Revision> {
     const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
     const treeId = await mirror.treeId(commit, base);
-    const cacheKey = `${spec.repo}\0${base}\0${treeId ?? commit}`;
-    const cached = this.#revisions.get(cacheKey);
-    if (cached && treeId) return { ...cached, commit };
     const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
-    const text = await mirror.readFile(commit, policyFile);
-    const policy: Revision['policy'] =
-      text === null
-        ? {
-            ok: false,
-            errors: [
-              {
-                code: 'PolicyNotFound',
-                file: policyFile,
-                message: `${policyFile}: not found at ${commit.slice(0, 7)}; the fleet's path must hold a fleet.yaml`,
-              },
-            ],
-          }
-        : parsePolicy(text, policyFile);
+    const policyKey = `${spec.repo}\0${base}\0${treeId ?? commit}`;
+    let policy = treeId ? this.#policies.get(policyKey) : undefined;
+    if (!policy) {
+      const text = await mirror.readFile(commit, policyFile);
+      policy =
+        text === null
+          ? {
+              ok: false,
+              errors: [
+                {
+                  code: 'PolicyNotFound',
+                  file: policyFile,
+                  message: `${policyFile}: not found at ${commit.slice(0, 7)}; the fleet's path must hold a fleet.yaml`,
+                },
+              ],
+            }
+          : parsePolicy(text, policyFile);
+      if (treeId) remember(this.#policies, policyKey, policy);
+    }
+    const dirName = manifestsDir ?? (policy.ok ? policy.policy.manifests : undefined);
     let files: ManifestFile[] = [];
-    if (policy.ok) {
-      const dir = [base, policy.policy.manifests.replace(/^\.\/?/, '')].filter(Boolean).join('/');
-      files = await mirror.readDir(commit, dir);
+    if (dirName !== undefined) {
+      const dir = [base, dirName.replace(/^\.\/?/, '')].filter(Boolean).join('/');
+      const filesKey = `${policyKey}\0${dir}`;
+      const cached = treeId ? this.#files.get(filesKey) : undefined;
+      files = cached ?? (await mirror.readDir(commit, dir));
+      if (treeId && !cached) remember(this.#files, filesKey, files);
     }
-    const revision = { commit, treeId, policy, files };
-    if (treeId) {
-      // Bounded: a long-lived control plane must not keep every revision it ever saw.
-      if (this.#revisions.size > 256) this.#revisions.delete(this.#revisions.keys().next().value as string);
-      this.#revisions.set(cacheKey, revision);
-    }
-    return revision;
+    return { commit, treeId, policy, files };
   }
 
   /** A revision is good when its policy parses and it renders for every cluster following it. */
@@ -336,4 +343,10 @@ export class FleetReconciler {
       reason: after.reason ?? `wave ${after.currentWave + 1} of ${after.waves.length}`,
     });
   }
+}
+
+/** A bounded cache: a long-lived control plane must not keep every revision it ever saw. */
+function remember<T>(cache: Map<string, T>, key: string, value: T): void {
+  if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
 }

@@ -11,6 +11,7 @@ import { apiClient, startApiserver } from './apiserver.ts';
 import { createClusterPki, writeAdminKubeconfig } from './certs.ts';
 import { fakeNode, fakeNodeName, nodeIsSchedulable, startControllers } from './controllers.ts';
 import { freePorts, startEtcd } from './etcd.ts';
+import { kubectl } from './kubectl.ts';
 
 export interface KubeCluster {
   name: string;
@@ -221,29 +222,4 @@ async function waitWatching(
   const dead = procs.find((p) => p.exited);
   if (dead)
     throw new Error(`${dead.name} exited while waiting for ${what}; its last output:\n${dead.tail()}`);
-}
-
-function kubectl(binDir: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(toolPath(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve(stdout);
-      else
-        reject(
-          new Error(`kubectl ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${stderr.trim()}`),
-        );
-    });
-    // kubectl gets EOF on stdin when there is no input (`-f -` must not wait forever).
-    child.stdin.on('error', () => {}); // kubectl may exit before reading its input
-    child.stdin.end(input ?? '');
-  });
 }

@@ -1,0 +1,200 @@
+// The agent: credential first (from its Secret, or by exchanging the bootstrap token), then
+// the stream to the control plane, one FleetRunner per fleet, a status outbox, and timers
+// for health (while something is progressing), drift and the slow status heartbeat. When
+// the control plane is unreachable it keeps enforcing the last desired state it holds.
+import { readFileSync } from 'node:fs';
+import type { AgentInfo, FleetStatus } from '@gitfleet/proto';
+import { type KubeConfig, VersionApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Applier } from './apply/apply.ts';
+import { ControlPlaneConnection } from './connection/connection.ts';
+import { StatusOutbox } from './connection/outbound.ts';
+import { CredentialStore } from './credentials.ts';
+import { InventoryStore } from './inventory/store.ts';
+import { KubeClient } from './kube/client.ts';
+import { FleetRunner } from './reconcile.ts';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentConfig {
+  controlPlane: string;
+  caFile: string | undefined;
+  serverName: string | undefined;
+  bootstrapToken: string | undefined;
+  namespace: string;
+  credentialSecret: string;
+  driftIntervalSeconds: number;
+  healthIntervalSeconds: number;
+  statusHeartbeatSeconds: number;
+}
+
+export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const controlPlane = env.GITFLEET_CONTROL_PLANE;
+  if (!controlPlane)
+    throw new Error(
+      'GITFLEET_CONTROL_PLANE is not set: give the host:port of the control plane gRPC listener',
+    );
+  const num = (key: string, fallback: number) => {
+    const raw = env[key];
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new Error(`${key}=${raw} is not valid: use a positive number of seconds`);
+    return n;
+  };
+  let bootstrapToken = env.GITFLEET_BOOTSTRAP_TOKEN || undefined;
+  if (!bootstrapToken && env.GITFLEET_BOOTSTRAP_TOKEN_FILE) {
+    try {
+      bootstrapToken = readFileSync(env.GITFLEET_BOOTSTRAP_TOKEN_FILE, 'utf8').trim() || undefined;
+    } catch {
+      bootstrapToken = undefined;
+    }
+  }
+  return {
+    controlPlane,
+    caFile: env.GITFLEET_CA_FILE || undefined,
+    serverName: env.GITFLEET_SERVER_NAME || undefined,
+    bootstrapToken,
+    namespace: env.GITFLEET_NAMESPACE || 'gitfleet-system',
+    credentialSecret: env.GITFLEET_CREDENTIAL_SECRET || 'gitfleet-agent-credential',
+    driftIntervalSeconds: num('GITFLEET_DRIFT_INTERVAL_SECONDS', 60),
+    healthIntervalSeconds: num('GITFLEET_HEALTH_INTERVAL_SECONDS', 2),
+    statusHeartbeatSeconds: num('GITFLEET_STATUS_HEARTBEAT_SECONDS', 300),
+  };
+}
+
+export class Agent {
+  readonly #config: AgentConfig;
+  readonly #kubeConfig: KubeConfig;
+  readonly #logger: Logger;
+  readonly #client: KubeClient;
+  readonly #applier: Applier;
+  readonly #inventory: InventoryStore;
+  readonly #credentials: CredentialStore;
+  readonly #runners = new Map<string, FleetRunner>();
+  #connection: ControlPlaneConnection | undefined;
+  #outbox: StatusOutbox | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #stopped = false;
+
+  constructor(config: AgentConfig, kubeConfig: KubeConfig, logger: Logger) {
+    this.#config = config;
+    this.#kubeConfig = kubeConfig;
+    this.#logger = logger;
+    this.#client = new KubeClient(kubeConfig);
+    this.#applier = new Applier(this.#client);
+    this.#inventory = new InventoryStore(this.#client, config.namespace);
+    this.#credentials = new CredentialStore(kubeConfig, config.namespace, config.credentialSecret);
+  }
+
+  /** Runs until stop() or until the credential is revoked (resolves with the reason). */
+  async run(): Promise<string> {
+    const version = await this.#kubeConfig.makeApiClient(VersionApi).getCode();
+    const agent: AgentInfo = { version: AGENT_VERSION, kubernetesVersion: version.gitVersion };
+    const connection = new ControlPlaneConnection({
+      address: this.#config.controlPlane,
+      caPem: this.#config.caFile ? readFileSync(this.#config.caFile, 'utf8') : null,
+      serverName: this.#config.serverName,
+      agent,
+      logger: this.#logger,
+    });
+    this.#connection = connection;
+
+    let credential = await this.#credentials.load();
+    if (!credential) {
+      if (!this.#config.bootstrapToken) {
+        throw new Error(
+          `no cluster credential in ${this.#credentials.location} and no bootstrap token: register the cluster (gitfleet cluster register) and install the agent with the token it prints`,
+        );
+      }
+      const registered = await connection.register(this.#config.bootstrapToken);
+      await this.#credentials.save(registered.credential, registered.clusterName);
+      credential = registered.credential;
+      this.#logger.info(
+        { cluster: registered.clusterName, secret: this.#credentials.location },
+        'registered; credential stored',
+      );
+    }
+    connection.setCredential(credential);
+
+    this.#outbox = new StatusOutbox((sequence, status) => connection.reportStatus(sequence, status));
+    this.#startTimers();
+
+    let revokedReason = 'stopped';
+    await connection.run({
+      running: () =>
+        [...this.#runners.values()].flatMap((r) => {
+          const running = r.running;
+          return running
+            ? [{ fleet: r.fleet, revision: running.revision, bundleDigest: running.digest }]
+            : [];
+        }),
+      onDesired: async (desired) => {
+        await this.#runner(desired.fleet).receive(desired);
+      },
+      onRemoved: async (fleet, prune) => {
+        const runner = this.#runners.get(fleet) ?? this.#runner(fleet);
+        await runner.remove(prune);
+        this.#runners.delete(fleet);
+      },
+      onRevoked: (message) => {
+        revokedReason = message;
+        this.#logger.error({ reason: message }, 'the control plane revoked this cluster; stopping');
+      },
+      onConnected: (connected) => {
+        if (connected) this.#outbox?.flush();
+      },
+    });
+    this.stop();
+    return revokedReason;
+  }
+
+  #runner(fleet: string): FleetRunner {
+    let runner = this.#runners.get(fleet);
+    if (!runner) {
+      runner = new FleetRunner(fleet, {
+        applier: this.#applier,
+        inventory: this.#inventory,
+        logger: this.#logger,
+        report: (status: FleetStatus) => this.#outbox?.put(status),
+      });
+      this.#runners.set(fleet, runner);
+    }
+    return runner;
+  }
+
+  #startTimers(): void {
+    const every = (seconds: number, work: () => Promise<unknown>) => {
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy || this.#stopped) return;
+        busy = true;
+        work()
+          .catch((err) => this.#logger.warn({ err }, 'periodic check failed'))
+          .finally(() => {
+            busy = false;
+          });
+      }, seconds * 1000);
+      this.#timers.push(timer);
+    };
+    every(this.#config.healthIntervalSeconds, async () => {
+      for (const r of this.#runners.values()) {
+        if (r.phase === 'Progressing' || r.phase === 'Drifted') await r.checkHealth();
+      }
+    });
+    every(this.#config.driftIntervalSeconds, async () => {
+      for (const r of this.#runners.values()) await r.correctDrift();
+    });
+    every(this.#config.statusHeartbeatSeconds, async () => {
+      for (const r of this.#runners.values()) r.heartbeat();
+    });
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#outbox?.stop();
+    this.#connection?.stop();
+  }
+}

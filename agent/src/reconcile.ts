@@ -1,0 +1,352 @@
+// One fleet in this cluster. A pass reads top to bottom as named steps, each failure with
+// its own reason (after kustomize-controller):
+//
+//   receive → apply (server-side, staged) → prune (inventory diff) → save inventory
+//   → health (kstatus rules) → status
+//
+// Passes are serialized and coalesced: a desired state that arrives during a pass replaces
+// any that was waiting; the newest wins. Between passes the fleet is watched for health
+// (while Progressing) and for drift (on an interval), and drift is corrected by applying the
+// same desired state again.
+import { Action, type FleetStatus, Health, type ObjectStatus, Phase } from '@gitfleet/proto';
+import type { Logger } from 'pino';
+import { type Applier, applyOptionsWithDefaults } from './apply/apply.ts';
+import type { ChangeSet, ChangeSetEntry } from './apply/changeset.ts';
+import { deleteObjects } from './apply/delete.ts';
+import { detectDrift } from './apply/drift.ts';
+import { readHealth } from './apply/wait.ts';
+import type { DesiredState, FleetOptions } from './connection/inbound.ts';
+import { aggregateHealth, type HealthStatus, type ObjectHealth } from './health/health.ts';
+import { diffInventory } from './inventory/diff.ts';
+import type { InventoryStore } from './inventory/store.ts';
+import { formatRef, type KubeObject, type ObjectRef, refKey } from './objects.ts';
+
+export type FleetPhase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
+
+export interface FleetRunnerDeps {
+  applier: Applier;
+  inventory: InventoryStore;
+  logger: Logger;
+  report(status: FleetStatus): void;
+}
+
+/** What the runner holds: the last desired state received (what it enforces). */
+interface Held {
+  revision: string;
+  digest: string;
+  stage: string;
+  options: FleetOptions;
+  objects: KubeObject[];
+}
+
+export class FleetRunner {
+  readonly fleet: string;
+  readonly #deps: FleetRunnerDeps;
+  #held: Held | undefined;
+  #next: DesiredState | undefined;
+  #running: Promise<void> | undefined;
+  #phase: FleetPhase = 'Pending';
+  #appliedRevision = '';
+  #attemptedRevision = '';
+  #message = '';
+  #objects = new Map<string, ObjectStatus>();
+  #driftCorrections = 0;
+
+  constructor(fleet: string, deps: FleetRunnerDeps) {
+    this.fleet = fleet;
+    this.#deps = deps;
+  }
+
+  get phase(): FleetPhase {
+    return this.#phase;
+  }
+
+  /** What this fleet runs, for the Hello (only once its objects are held in memory). */
+  get running(): { revision: string; digest: string } | undefined {
+    return this.#held ? { revision: this.#held.revision, digest: this.#held.digest } : undefined;
+  }
+
+  /** Accepts a desired state; resolves when it (or a newer one) has been applied. */
+  receive(desired: DesiredState): Promise<void> {
+    // Same content, new revision: nothing to apply, the revision moves.
+    if (desired.objects === null) {
+      if (this.#held && this.#held.digest === desired.digest) {
+        const wasApplied = this.#appliedRevision === this.#held.revision;
+        this.#held = {
+          ...this.#held,
+          revision: desired.revision,
+          stage: desired.stage,
+          options: desired.options,
+        };
+        this.#attemptedRevision = desired.revision;
+        if (wasApplied) this.#appliedRevision = desired.revision;
+        this.#report();
+      }
+      return this.#running ?? Promise.resolve();
+    }
+    this.#next = desired;
+    if (!this.#running) {
+      this.#running = this.#drain().finally(() => {
+        this.#running = undefined;
+      });
+    }
+    return this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#next) {
+      const desired = this.#next;
+      this.#next = undefined;
+      await this.#pass({
+        revision: desired.revision,
+        digest: desired.digest,
+        stage: desired.stage,
+        options: desired.options,
+        objects: desired.objects ?? [],
+      });
+    }
+  }
+
+  async #pass(held: Held): Promise<void> {
+    const log = this.#deps.logger.child({ fleet: this.fleet, revision: held.revision.slice(0, 7) });
+    // 1. receive
+    this.#held = held;
+    this.#attemptedRevision = held.revision;
+    this.#set('Applying', '');
+
+    // 2. apply
+    let changes: ChangeSet;
+    const applyOptions = { fleet: this.fleet, force: held.options.force };
+    try {
+      changes = await this.#deps.applier.apply(held.objects, applyOptions);
+    } catch (err) {
+      this.#set('Failed', `apply failed: ${(err as Error).message}`);
+      log.error({ err }, 'apply failed');
+      return;
+    }
+    this.#objects = new Map(changes.entries.map((e) => [refKey(e.ref), toObjectStatus(e)]));
+    const failed = changes.entries.filter((e) => e.action === 'failed');
+
+    // 3. prune (only after an apply without failures: never delete on a half-applied state)
+    if (failed.length === 0) {
+      try {
+        const pruned = await this.#prune(held);
+        for (const e of pruned.entries) this.#objects.set(refKey(e.ref), toObjectStatus(e));
+      } catch (err) {
+        this.#set('Failed', `prune failed: ${(err as Error).message}`);
+        log.error({ err }, 'prune failed');
+        return;
+      }
+    }
+
+    if (failed.length > 0) {
+      const first = failed[0] as ChangeSetEntry;
+      const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
+      this.#set(
+        'Failed',
+        `${formatRef(first.ref)}: ${first.message ?? first.reason ?? 'apply failed'}${more}`,
+      );
+      log.warn({ failed: failed.length }, 'apply failed for some objects');
+      return;
+    }
+    this.#appliedRevision = held.revision;
+    log.info({ changes: summarizeForLog(changes) }, 'applied');
+
+    // 5. health and 6. status
+    await this.#health(held);
+  }
+
+  async #prune(held: Held): Promise<ChangeSet> {
+    const opts = applyOptionsWithDefaults({ fleet: this.fleet, force: held.options.force });
+    const prepared = await this.#deps.applier.prepare(held.objects, opts);
+    const desired = prepared.stages.flatMap((s) => s.objects.map((o) => o.obj));
+    const previous = await this.#deps.inventory.load(this.fleet);
+    const diff = diffInventory({
+      previous: previous?.refs ?? [],
+      desired,
+      allowEmpty: held.options.allowEmpty,
+      // The live object's opt-out annotation is checked by deleteObjects, which reads it.
+      optedOut: () => false,
+    });
+    const result =
+      held.options.prune && diff.toDelete.length > 0
+        ? await deleteObjects(this.#deps.applier.client, diff.toDelete, { fleet: this.fleet })
+        : { entries: [] };
+    for (const skip of diff.skipped) {
+      result.entries.push({ ref: skip.ref, action: 'skipped', reason: skip.reason, message: skip.message });
+    }
+    // 4. save inventory (what is ours now)
+    await this.#deps.inventory.save(this.fleet, {
+      refs: diff.inventory,
+      revision: held.revision,
+      digest: held.digest,
+    });
+    return result;
+  }
+
+  /** Reads the health of every held object and updates the phase. */
+  async checkHealth(): Promise<FleetPhase> {
+    const held = this.#held;
+    // A pass in flight reports health itself when its apply is done.
+    if (!held || this.#running || this.#appliedRevision !== held.revision) return this.#phase;
+    return this.#health(held);
+  }
+
+  async #health(held: Held): Promise<FleetPhase> {
+    const opts = applyOptionsWithDefaults({ fleet: this.fleet });
+    const prepared = await this.#deps.applier.prepare(held.objects, opts);
+    const refs = prepared.stages.flatMap((s) => s.objects.map((o) => o.ref));
+    const health = await readHealth(this.#deps.applier.client, refs, {
+      health: { requireLoadBalancerIngress: false },
+    });
+    for (const h of health) {
+      const key = refKey(h.ref);
+      const current = this.#objects.get(key) ?? toObjectStatus({ ref: h.ref, action: 'unchanged' });
+      this.#objects.set(key, {
+        ...current,
+        health: HEALTH[h.health.status],
+        reason: h.health.reason,
+        message: h.health.message,
+      });
+    }
+    const aggregate = aggregateHealth(health as ObjectHealth[]);
+    this.#set(aggregate.phase, aggregate.phase === 'Ready' ? '' : aggregate.message);
+    return this.#phase;
+  }
+
+  /** Finds objects changed or deleted out of band and applies the desired state again. */
+  async correctDrift(): Promise<number> {
+    const held = this.#held;
+    if (!held || this.#running || !held.options.correctDrift || this.#appliedRevision !== held.revision)
+      return 0;
+    const report = await detectDrift(this.#deps.applier, held.objects, {
+      fleet: this.fleet,
+      force: held.options.force,
+    });
+    if (report.drifted.length === 0) return 0;
+    for (const d of report.drifted) {
+      const key = refKey(d.ref);
+      const current = this.#objects.get(key) ?? toObjectStatus({ ref: d.ref, action: 'unchanged' });
+      this.#objects.set(key, {
+        ...current,
+        drifted: true,
+        reason: d.reason,
+        message:
+          d.reason === 'Deleted'
+            ? 'deleted out of band; restored'
+            : `changed out of band (${d.changes.join(', ')}); restored`,
+      });
+    }
+    this.#set(
+      'Drifted',
+      `${report.drifted.length} object(s) changed out of band: ${report.drifted.map((d) => formatRef(d.ref)).join(', ')}`,
+    );
+    this.#deps.logger.warn(
+      { fleet: this.fleet, drifted: report.drifted.map((d) => formatRef(d.ref)) },
+      'drift detected; correcting',
+    );
+    // The objects were verified before; forget that so apply really looks at them again.
+    for (const d of report.drifted) this.#deps.applier.verified.forget(refKey(d.ref));
+    const changes = await this.#deps.applier.apply(held.objects, {
+      fleet: this.fleet,
+      force: held.options.force,
+    });
+    this.#driftCorrections += report.drifted.length;
+    const failed = changes.entries.filter((e) => e.action === 'failed');
+    if (failed.length > 0) {
+      this.#set(
+        'Failed',
+        `drift correction failed: ${failed.map((e) => `${formatRef(e.ref)}: ${e.message}`).join('; ')}`,
+      );
+    } else {
+      await this.checkHealth();
+    }
+    return report.drifted.length;
+  }
+
+  /** The fleet no longer targets this cluster: prune what it applied (honouring opt-outs). */
+  async remove(prune: boolean): Promise<void> {
+    await this.#running;
+    const previous = await this.#deps.inventory.load(this.fleet);
+    if (prune && previous && previous.refs.length > 0) {
+      await deleteObjects(this.#deps.applier.client, previous.refs as ObjectRef[], { fleet: this.fleet });
+    }
+    await this.#deps.inventory.remove(this.fleet);
+    this.#held = undefined;
+  }
+
+  /** Re-sends the current status (the slow heartbeat). */
+  heartbeat(): void {
+    if (this.#held) this.#report();
+  }
+
+  #set(phase: FleetPhase, message: string): void {
+    const changed = phase !== this.#phase || message !== this.#message;
+    this.#phase = phase;
+    this.#message = message;
+    if (changed) this.#report();
+  }
+
+  #report(): void {
+    const held = this.#held;
+    this.#deps.report({
+      fleet: this.fleet,
+      desiredRevision: held?.revision ?? '',
+      desiredDigest: held?.digest ?? '',
+      appliedRevision: this.#appliedRevision,
+      attemptedRevision: this.#attemptedRevision,
+      phase: PHASE[this.#phase],
+      message: this.#message,
+      objects: [...this.#objects.values()],
+      observedAtUnixMs: Date.now(),
+      driftCorrections: this.#driftCorrections,
+    });
+  }
+}
+
+const PHASE: Record<FleetPhase, Phase> = {
+  Pending: Phase.PHASE_PENDING,
+  Applying: Phase.PHASE_APPLYING,
+  Progressing: Phase.PHASE_PROGRESSING,
+  Ready: Phase.PHASE_READY,
+  Failed: Phase.PHASE_FAILED,
+  Drifted: Phase.PHASE_DRIFTED,
+};
+
+const ACTION: Record<ChangeSetEntry['action'], Action> = {
+  created: Action.ACTION_CREATED,
+  configured: Action.ACTION_CONFIGURED,
+  unchanged: Action.ACTION_UNCHANGED,
+  deleted: Action.ACTION_DELETED,
+  failed: Action.ACTION_FAILED,
+  skipped: Action.ACTION_SKIPPED,
+};
+
+const HEALTH: Record<HealthStatus, Health> = {
+  Current: Health.HEALTH_CURRENT,
+  InProgress: Health.HEALTH_IN_PROGRESS,
+  Failed: Health.HEALTH_FAILED,
+  Terminating: Health.HEALTH_TERMINATING,
+  NotFound: Health.HEALTH_NOT_FOUND,
+  Unknown: Health.HEALTH_UNKNOWN,
+};
+
+function toObjectStatus(e: Pick<ChangeSetEntry, 'ref' | 'action' | 'reason' | 'message'>): ObjectStatus {
+  return {
+    apiVersion: e.ref.group ? `${e.ref.group}/${e.ref.version}` : e.ref.version,
+    kind: e.ref.kind,
+    namespace: e.ref.namespace,
+    name: e.ref.name,
+    action: ACTION[e.action],
+    health: Health.HEALTH_UNKNOWN,
+    reason: e.reason ?? '',
+    message: e.message ?? '',
+    drifted: false,
+  };
+}
+
+function summarizeForLog(cs: ChangeSet): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of cs.entries) out[e.action] = (out[e.action] ?? 0) + 1;
+  return out;
+}
