@@ -45,6 +45,14 @@ export class CredentialStore {
     try {
       await this.#api.createNamespacedSecret({ namespace: this.#namespace, body });
     } catch (err) {
+      if (statusOf(err) === 404) {
+        // Run outside the chart (which creates it), the agent makes its own namespace.
+        await this.#api.createNamespace({ body: { metadata: { name: this.#namespace } } }).catch((e) => {
+          if (statusOf(e) !== 409) throw e;
+        });
+        await this.#api.createNamespacedSecret({ namespace: this.#namespace, body });
+        return;
+      }
       if (statusOf(err) !== 409) throw err;
       await this.#api.replaceNamespacedSecret({ name: this.#name, namespace: this.#namespace, body });
     }

@@ -11,6 +11,8 @@ export interface AgentProcessOptions {
   caPem: string;
   namespace: string;
   bootstrapToken?: string;
+  /** kubeconfig context (default: its current context). */
+  context?: string;
   env?: Record<string, string>;
 }
 
@@ -20,18 +22,23 @@ export function startAgentProcess(options: AgentProcessOptions): ManagedProcess 
   const dir = tempDir(`agent-${options.name}`);
   const caFile = join(dir, 'ca.crt');
   writeFileSync(caFile, options.caPem);
-  return startProcess(`agent ${options.name}`, process.execPath, [MAIN, '--kubeconfig', options.kubeconfig], {
-    logFile: join(dir, 'agent.log'),
-    env: {
-      ...process.env,
-      GITFLEET_CONTROL_PLANE: options.controlPlane,
-      GITFLEET_CA_FILE: caFile,
-      GITFLEET_NAMESPACE: options.namespace,
-      GITFLEET_LOG_LEVEL: 'info',
-      GITFLEET_HEALTH_INTERVAL_SECONDS: '1',
-      GITFLEET_DRIFT_INTERVAL_SECONDS: '2',
-      ...(options.bootstrapToken ? { GITFLEET_BOOTSTRAP_TOKEN: options.bootstrapToken } : {}),
-      ...options.env,
+  return startProcess(
+    `agent ${options.name}`,
+    process.execPath,
+    [MAIN, '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : [])],
+    {
+      logFile: join(dir, 'agent.log'),
+      env: {
+        ...process.env,
+        GITFLEET_CONTROL_PLANE: options.controlPlane,
+        GITFLEET_CA_FILE: caFile,
+        GITFLEET_NAMESPACE: options.namespace,
+        GITFLEET_LOG_LEVEL: 'info',
+        GITFLEET_HEALTH_INTERVAL_SECONDS: '1',
+        GITFLEET_DRIFT_INTERVAL_SECONDS: '2',
+        ...(options.bootstrapToken ? { GITFLEET_BOOTSTRAP_TOKEN: options.bootstrapToken } : {}),
+        ...options.env,
+      },
     },
-  });
+  );
 }

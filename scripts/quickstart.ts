@@ -1,0 +1,219 @@
+// `make up`: the control plane with agents and a working fleet, on local defaults.
+//
+//   node scripts/quickstart.ts [--clusters N] [--kubeconfig FILE [--context NAME]] [--once]
+//
+// Starts Redis (AOF), a Git server holding the example fleet (examples/quickstart), the
+// control plane (REST on :8080, gRPC/TLS on :9090, or free ports when those are taken),
+// N local Kubernetes clusters (real kube-apiservers, default 2: dev-1 and prod-1) each with
+// an agent, registers them with labels, creates the fleet, waits until it is Ready, and
+// prints the URLs and next commands. Ctrl-C stops everything it started.
+//
+// --kubeconfig uses a cluster you already have (one agent, labelled env=dev) instead of
+// local ones. --once stops after everything is Ready (used by the quick-start test).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startAgentProcess } from '../test/src/agent-process.ts';
+import { startGitServer } from '../test/src/git-server.ts';
+import { startKubeClusters } from '../test/src/kube/clusters.ts';
+import { freePort, type ManagedProcess, startProcess, waitUntil } from '../test/src/process.ts';
+import { startRedis } from '../test/src/redis.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '2' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    once: { type: 'boolean', default: false },
+  },
+});
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const stops: (() => Promise<void>)[] = [];
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\nstopping everything the quick start started ...');
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+  process.exit(code);
+}
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+async function portOr(preferred: number): Promise<number> {
+  const free = await new Promise<boolean>((done) => {
+    const s = createServer();
+    s.once('error', () => done(false));
+    s.listen(preferred, '0.0.0.0', () => s.close(() => done(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+try {
+  const dataDir = join(root, '.gitfleet', 'quickstart');
+  mkdirSync(dataDir, { recursive: true });
+
+  // 1. Redis and the Git server with the example fleet
+  const redis = await startRedis({ aof: true });
+  stops.push(() => redis.stop());
+  const git = await startGitServer({ username: 'gitfleet', password: 'gitfleet' });
+  stops.push(() => git.stop());
+  const exampleDir = join(root, 'examples', 'quickstart');
+  const files: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files[relative(exampleDir, full)] = readFileSync(full, 'utf8');
+    }
+  };
+  walk(exampleDir);
+  const first = await git.createRepo('quickstart', files, { message: 'example fleet' });
+  // prod starts pinned to the first commit; promotions move the pin.
+  const pinned = files['fleet.yaml']!.replace(
+    '    requires: dev',
+    `    revision: ${first}\n    requires: dev`,
+  );
+  await git.commit('quickstart', { 'fleet.yaml': pinned }, 'pin prod to the first release');
+
+  // 2. The control plane, as its own process
+  const httpPort = await portOr(8080);
+  const grpcPort = await portOr(9090);
+  const adminToken = 'gitfleet-quickstart-admin-token';
+  const cpDir = join(dataDir, 'control-plane');
+  const controlPlane: ManagedProcess = startProcess(
+    'control plane',
+    process.execPath,
+    [join(root, 'control-plane/src/server.ts')],
+    {
+      logFile: join(dataDir, 'control-plane.log'),
+      env: {
+        ...process.env,
+        GITFLEET_REDIS_URL: redis.url,
+        GITFLEET_HTTP_HOST: '127.0.0.1',
+        GITFLEET_HTTP_PORT: String(httpPort),
+        GITFLEET_GRPC_HOST: '127.0.0.1',
+        GITFLEET_GRPC_PORT: String(grpcPort),
+        GITFLEET_API_TOKENS: `admin:admin:${adminToken}`,
+        GITFLEET_WEBHOOK_SECRET: 'gitfleet-quickstart-webhook',
+        GITFLEET_DATA_DIR: cpDir,
+        GITFLEET_POLL_INTERVAL_SECONDS: '10',
+      },
+    },
+  );
+  stops.push(() => controlPlane.stop());
+  const server = `http://127.0.0.1:${httpPort}`;
+  await waitUntil('the control plane to be ready', async () => (await fetch(`${server}/readyz`)).ok, {
+    proc: controlPlane,
+    timeoutMs: 30_000,
+  });
+  const caPem = readFileSync(join(cpDir, 'grpc-tls.crt'), 'utf8');
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as T & { code?: string; message?: string };
+    if (!res.ok) throw new Error(`${method} ${path}: ${json.code}: ${json.message}`);
+    return json;
+  };
+
+  // 3. Clusters and their agents
+  const targets: { name: string; labels: Record<string, string>; kubeconfig: string }[] = [];
+  if (values.kubeconfig) {
+    targets.push({ name: 'my-cluster', labels: { env: 'dev' }, kubeconfig: resolve(values.kubeconfig) });
+  } else {
+    const count = Number(values.clusters);
+    const names = Array.from({ length: count }, (_, i) =>
+      i === count - 1 && count > 1 ? 'prod-1' : `dev-${i + 1}`,
+    );
+    say(`starting ${count} local Kubernetes clusters (etcd, kube-apiserver, controllers, kwok) ...`);
+    const kube = await startKubeClusters({ count, names });
+    stops.push(() => kube.stop());
+    for (const c of kube.clusters) {
+      targets.push({
+        name: c.name,
+        labels: { env: c.name.startsWith('prod') ? 'prod' : 'dev' },
+        kubeconfig: c.kubeconfig,
+      });
+    }
+  }
+  for (const t of targets) {
+    const reg = await api<{ bootstrapToken: string }>('POST', '/api/v1/clusters', {
+      name: t.name,
+      labels: t.labels,
+    });
+    const agent = startAgentProcess({
+      name: t.name,
+      kubeconfig: t.kubeconfig,
+      controlPlane: `127.0.0.1:${grpcPort}`,
+      caPem,
+      namespace: 'gitfleet-system',
+      bootstrapToken: reg.bootstrapToken,
+      ...(values.context ? { context: values.context } : {}),
+    });
+    stops.push(() => agent.stop());
+  }
+
+  // 4. The fleet
+  await api('POST', '/api/v1/fleets', {
+    name: 'quickstart',
+    repo: git.repoUrl('quickstart'),
+    credentials: { username: git.username, password: git.password },
+  });
+  say('waiting for the fleet to be Ready on every cluster ...');
+  await waitUntil(
+    'the quickstart fleet to be Ready everywhere',
+    async () => {
+      const status = await api<{ items: { phase: string }[] }>('GET', '/api/v1/fleets/quickstart/status');
+      return status.items.length === targets.length && status.items.every((i) => i.phase === 'Ready');
+    },
+    { timeoutMs: 180_000, intervalMs: 500, proc: controlPlane },
+  );
+
+  const cloneUrl = git.repoUrl('quickstart').replace('://', `://${git.username}:${git.password}@`);
+  const lines = [
+    '',
+    'gitfleet is running.',
+    '',
+    `  REST API     ${server}   (admin token: ${adminToken})`,
+    `  OpenAPI      ${server}/openapi.json`,
+    `  gRPC (TLS)   127.0.0.1:${grpcPort}   CA: ${join(cpDir, 'grpc-tls.crt')}`,
+    `  Git          ${cloneUrl}`,
+    `  Redis        ${redis.url}`,
+    ...targets.map(
+      (t) =>
+        `  cluster      ${t.name} ${JSON.stringify(t.labels)}   kubectl --kubeconfig ${t.kubeconfig} get all -A`,
+    ),
+    '',
+    'Next:',
+    `  npx gitfleet login --server ${server} --token ${adminToken}`,
+    '  npx gitfleet fleet status quickstart',
+    `  git clone ${cloneUrl} && cd quickstart   # edit manifests/config.yaml, commit, git push`,
+    '  npx gitfleet fleet sync quickstart        # or wait up to 10 s for the next poll',
+    '  npx gitfleet promote quickstart prod --wait',
+    '',
+    `Logs: ${dataDir}. Ctrl-C stops everything.`,
+  ];
+  say(lines.join('\n'));
+  writeFileSync(
+    join(dataDir, 'env'),
+    `GITFLEET_SERVER=${server}\nGITFLEET_TOKEN=${adminToken}\nGITFLEET_GIT_URL=${cloneUrl}\n`,
+  );
+  if (values.once) await stopAll(0);
+  for (;;) await sleep(60_000);
+} catch (err) {
+  process.stderr.write(`quick start failed: ${(err as Error).message}\n`);
+  await stopAll(1);
+}
