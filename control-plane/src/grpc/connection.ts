@@ -123,16 +123,16 @@ export class AgentConnection {
       let compressed: Buffer | null = null;
       let size = 0;
       if (!held || held.digest !== entry.digest) {
-        compressed = await this.#deps.desired.getCompressedBundle(entry.digest);
-        if (!compressed) {
+        const bundle = await this.#deps.desired.getCompressedBundle(entry.digest);
+        if (!bundle) {
           this.#deps.logger.error(
             { cluster: this.cluster, fleet, digest: entry.digest },
             'bundle missing from the store',
           );
           continue;
         }
-        const bundle = await this.#deps.desired.getBundle(entry.digest);
-        size = bundle?.length ?? 0;
+        compressed = bundle.data;
+        size = bundle.size;
       }
       for (const chunk of bundleChunks(sequence, entry, compressed, size)) {
         if (this.#closed) return;

@@ -57,6 +57,7 @@ export class FleetReconciler {
   // is not read again.
   readonly #policies = new Map<string, Revision['policy']>();
   readonly #files = new Map<string, ManifestFile[]>();
+  readonly #rendered = new Map<string, ReturnType<typeof renderBundle>>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -183,13 +184,7 @@ export class FleetReconciler {
       if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
       const revision =
         cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved.manifests);
-      const rendered = renderBundle({
-        files: revision.files,
-        policy: resolved,
-        stage: cp.stage,
-        cluster: { name: cluster.name, labels: cluster.labels },
-        revision: cp.revision,
-      });
+      const rendered = this.#render(revision, resolved, cp.stage, cluster);
       if (!rendered.ok) {
         state.planErrors.push(
           ...rendered.errors.map((e) => ({
@@ -199,7 +194,8 @@ export class FleetReconciler {
         );
         continue;
       }
-      await this.#deps.desired.putBundle(rendered.bundle.digest, encodeBundle(rendered.bundle));
+      const bundle = rendered.bundle;
+      await this.#deps.desired.putBundle(bundle.digest, () => encodeBundle(bundle));
       await this.#deps.desired.set(cp.cluster, {
         fleet: name,
         stage: cp.stage,
@@ -261,6 +257,32 @@ export class FleetReconciler {
       if (treeId && !cached) remember(this.#files, filesKey, files);
     }
     return { commit, treeId, policy, files };
+  }
+
+  /**
+   * Renders (revision, stage, cluster), remembering the result: status reports re-plan a
+   * fleet often, and its bundles only change with the commit, the policy or the labels.
+   */
+  #render(
+    revision: Revision,
+    policy: FleetPolicy,
+    stage: string,
+    cluster: { name: string; labels: Record<string, string> },
+  ): ReturnType<typeof renderBundle> {
+    const key = JSON.stringify([
+      revision.commit,
+      revision.treeId,
+      stage,
+      cluster.name,
+      cluster.labels,
+      policy.substitute,
+      policy.manifests,
+    ]);
+    const cached = this.#rendered.get(key);
+    if (cached) return cached;
+    const result = renderBundle({ files: revision.files, policy, stage, cluster, revision: revision.commit });
+    remember(this.#rendered, key, result, 20_000);
+    return result;
   }
 
   /** A revision is good when its policy parses and it renders for every cluster following it. */
@@ -346,7 +368,7 @@ export class FleetReconciler {
 }
 
 /** A bounded cache: a long-lived control plane must not keep every revision it ever saw. */
-function remember<T>(cache: Map<string, T>, key: string, value: T): void {
-  if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
+function remember<T>(cache: Map<string, T>, key: string, value: T, limit = 256): void {
+  if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
   cache.set(key, value);
 }

@@ -19,14 +19,15 @@ export interface StatusJob {
   status: ClusterFleetStatus;
 }
 
-// KEYS: status hash, history list, report-seq. ARGV: fleet, sequence, json, history length.
-// Returns the previous phase ('' when none), or false when the report is stale or a duplicate.
+// KEYS: status hash, history list, report-seq. ARGV: fleet, sequence, json, history length,
+// phase, revision. Returns the previous "phase|revision" ('' when none), or false when the
+// report is stale or a duplicate.
 const STORE_IF_NEWER = `
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
 local seq = tonumber(ARGV[2])
 if seq <= current then return false end
-local previous = redis.call('HGET', KEYS[1], ARGV[1] .. '#phase') or ''
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#phase', ARGV[5])
+local previous = redis.call('HGET', KEYS[1], ARGV[1] .. '#state') or ''
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#state', ARGV[5] .. '|' .. ARGV[6])
 redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -85,6 +86,7 @@ export class StatusIngestion {
   async #store({ cluster, status }: StatusJob): Promise<void> {
     // A report from a cluster deleted meanwhile is dropped, not resurrected.
     if (!(await this.#redis.exists(this.#keys.cluster(cluster)))) return;
+    const revision = status.attemptedRevision || status.appliedRevision;
     const previous = (await this.#redis.eval(
       STORE_IF_NEWER,
       3,
@@ -96,15 +98,21 @@ export class StatusIngestion {
       JSON.stringify(status),
       String(HISTORY_LENGTH),
       status.phase,
+      revision,
     )) as string | null;
     if (previous === null) return;
+    // Heartbeats that change nothing are stored but not announced: every StatusChanged makes
+    // the fleet re-plan, which must not happen ten thousand times a minute for nothing.
+    const current = `${status.phase}|${revision}`;
+    if (previous === current) return;
+    const [previousPhase] = previous.split('|');
     await this.#events.publish({
       type: 'StatusChanged',
       cluster,
       fleet: status.fleet,
       phase: status.phase,
-      revision: status.appliedRevision || status.attemptedRevision,
-      ...(previous !== status.phase ? { reason: `${previous || 'none'} → ${status.phase}` } : {}),
+      revision,
+      reason: `${previousPhase || 'none'} → ${status.phase}`,
     });
   }
 

@@ -26,6 +26,8 @@ export class DesiredStateStore {
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #events: Events;
+  readonly #stored = new Set<string>();
+  readonly #bundles = new Map<string, { data: Buffer; size: number }>();
 
   constructor(redis: Redis, keys: Keys, events: Events) {
     this.#redis = redis;
@@ -65,21 +67,37 @@ export class DesiredStateStore {
     return removed > 0;
   }
 
-  /** Stores an encoded bundle under its digest (idempotent). */
-  async putBundle(digest: string, encoded: Uint8Array): Promise<void> {
+  /**
+   * Stores a bundle under its digest (idempotent). `encode` runs only for a digest this
+   * process has not stored yet: re-plans of a big fleet must not re-encode every bundle.
+   */
+  async putBundle(digest: string, encode: () => Uint8Array): Promise<void> {
+    if (this.#stored.has(digest)) return;
     const key = this.#keys.bundle(digest);
-    if (await this.#redis.exists(key)) return;
-    await this.#redis.set(key, gzipSync(encoded));
+    if (!(await this.#redis.exists(key))) await this.#redis.set(key, gzipSync(encode()));
+    if (this.#stored.size > 10_000) this.#stored.clear();
+    this.#stored.add(digest);
   }
 
-  /** The gzip'd bundle, as sent to agents, or null when unknown. */
-  async getCompressedBundle(digest: string): Promise<Buffer | null> {
-    return this.#redis.getBuffer(this.#keys.bundle(digest));
+  /**
+   * The gzip'd bundle as sent to agents, and its uncompressed size, or null when unknown.
+   * Bundles are immutable (content-addressed), so a small in-process cache serves the many
+   * agents that receive the same bundle after one push without asking Redis each time.
+   */
+  async getCompressedBundle(digest: string): Promise<{ data: Buffer; size: number } | null> {
+    const cached = this.#bundles.get(digest);
+    if (cached) return cached;
+    const data = await this.#redis.getBuffer(this.#keys.bundle(digest));
+    if (!data) return null;
+    const entry = { data, size: gunzipSync(data).length };
+    if (this.#bundles.size >= 64) this.#bundles.delete(this.#bundles.keys().next().value as string);
+    this.#bundles.set(digest, entry);
+    return entry;
   }
 
   async getBundle(digest: string): Promise<Uint8Array | null> {
-    const gz = await this.getCompressedBundle(digest);
-    return gz ? gunzipSync(gz) : null;
+    const entry = await this.getCompressedBundle(digest);
+    return entry ? gunzipSync(entry.data) : null;
   }
 
   /** The next per-cluster sequence number for a message down the stream. */
