@@ -26,6 +26,8 @@ export interface AgentConfig {
   driftIntervalSeconds: number;
   healthIntervalSeconds: number;
   statusHeartbeatSeconds: number;
+  /** Ceiling of the reconnect backoff. */
+  reconnectMaxSeconds: number;
 }
 
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -60,6 +62,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
     driftIntervalSeconds: num('GITFLEET_DRIFT_INTERVAL_SECONDS', 60),
     healthIntervalSeconds: num('GITFLEET_HEALTH_INTERVAL_SECONDS', 2),
     statusHeartbeatSeconds: num('GITFLEET_STATUS_HEARTBEAT_SECONDS', 300),
+    reconnectMaxSeconds: num('GITFLEET_RECONNECT_MAX_SECONDS', 60),
   };
 }
 
@@ -97,6 +100,7 @@ export class Agent {
       serverName: this.#config.serverName,
       agent,
       logger: this.#logger,
+      backoff: { baseMs: 500, capMs: this.#config.reconnectMaxSeconds * 1000 },
     });
     this.#connection = connection;
 

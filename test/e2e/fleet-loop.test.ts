@@ -314,6 +314,29 @@ describe('the fleet loop with real agents and clusters', () => {
     assert.equal(s.appliedRevision, before?.appliedRevision);
   });
 
+  it('with the control plane down, the agent keeps enforcing and keeps its reports until it returns', async () => {
+    const cluster = `${dev.name}-${id}`;
+    const before = (await statusOf(cluster))?.driftCorrections ?? 0;
+    await cp.stop({ keepState: true });
+    const kubectl = kubectlFor(dev.kubeconfig);
+    await kubectl(['delete', 'configmap', 'web-config', '-n', ns]);
+    await waitFor('restored without the control plane', async () =>
+      (
+        await kubectl(['get', 'configmap', 'web-config', '-n', ns, '--ignore-not-found', '-o', 'name'])
+      ).includes('web-config'),
+    );
+    cp = await startTestControlPlane({ redisUrl: env.redisUrl, restartOf: cp });
+    const s = await waitFor('the report kept while down arrives', async () => {
+      const st = await statusOf(cluster);
+      return st && st.driftCorrections > before && st.phase === 'Ready' ? st : undefined;
+    });
+    assert.ok(s.objects.some((o) => o.name === 'web-config' && o.drifted));
+    await waitFor(
+      'reconnected',
+      async () => (await cp.api<{ connected: boolean }>('GET', `/api/v1/clusters/${cluster}`)).body.connected,
+    );
+  });
+
   it('deleting the cluster revokes the agent: it stops and says why', async () => {
     const agent = agents.at(-1);
     assert.ok(agent);

@@ -36,6 +36,7 @@ export function startAgentProcess(options: AgentProcessOptions): ManagedProcess 
         GITFLEET_LOG_LEVEL: 'info',
         GITFLEET_HEALTH_INTERVAL_SECONDS: '1',
         GITFLEET_DRIFT_INTERVAL_SECONDS: '2',
+        GITFLEET_RECONNECT_MAX_SECONDS: '2',
         ...(options.bootstrapToken ? { GITFLEET_BOOTSTRAP_TOKEN: options.bootstrapToken } : {}),
         ...options.env,
       },

@@ -12,6 +12,8 @@ import { tempDir } from './process.ts';
 
 export interface TestControlPlane {
   cp: ControlPlane;
+  prefix: string;
+  dataDir: string;
   app: FastifyInstance;
   adminToken: string;
   viewerToken: string;
@@ -26,7 +28,8 @@ export interface TestControlPlane {
   ): Promise<{ status: number; body: T }>;
   /** A gRPC client trusting the control plane's CA. */
   grpcClient(): AgentServiceClient;
-  stop(): Promise<void>;
+  /** keepState leaves the data dir for a restart (startTestControlPlane({ restartOf })). */
+  stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
 export function bearer(credential: string): Metadata {
@@ -35,18 +38,24 @@ export function bearer(credential: string): Metadata {
   return md;
 }
 
-export async function startTestControlPlane(options: {
+export interface TestControlPlaneOptions {
   redisUrl: string;
   env?: Record<string, string>;
-}): Promise<TestControlPlane> {
-  const adminToken = `admin-${randomBytes(12).toString('hex')}`;
-  const viewerToken = `viewer-${randomBytes(12).toString('hex')}`;
-  const dataDir = tempDir('cp');
+  /** Reuse the state of an earlier instance (a restart): same Redis prefix, data dir, port. */
+  restartOf?: TestControlPlane;
+}
+
+export async function startTestControlPlane(options: TestControlPlaneOptions): Promise<TestControlPlane> {
+  const previous = options.restartOf;
+  const adminToken = previous?.adminToken ?? `admin-${randomBytes(12).toString('hex')}`;
+  const viewerToken = previous?.viewerToken ?? `viewer-${randomBytes(12).toString('hex')}`;
+  const dataDir = previous?.dataDir ?? tempDir('cp');
+  const prefix = previous?.prefix ?? `t-${randomBytes(6).toString('hex')}`;
   const config = loadConfig({
     GITFLEET_REDIS_URL: options.redisUrl,
-    GITFLEET_REDIS_PREFIX: `t-${randomBytes(6).toString('hex')}`,
+    GITFLEET_REDIS_PREFIX: prefix,
     GITFLEET_GRPC_HOST: '127.0.0.1',
-    GITFLEET_GRPC_PORT: '0',
+    GITFLEET_GRPC_PORT: previous ? previous.grpcAddress.split(':')[1]! : '0',
     GITFLEET_DATA_DIR: dataDir,
     GITFLEET_API_TOKENS: `admin:alice:${adminToken},viewer:victor:${viewerToken}`,
     GITFLEET_LOG_LEVEL: process.env.GITFLEET_TEST_LOG_LEVEL ?? 'silent',
@@ -59,6 +68,8 @@ export async function startTestControlPlane(options: {
   const clients: AgentServiceClient[] = [];
   return {
     cp,
+    prefix,
+    dataDir,
     app,
     adminToken,
     viewerToken,
@@ -78,11 +89,11 @@ export async function startTestControlPlane(options: {
       clients.push(client);
       return client;
     },
-    async stop() {
+    async stop(options: { keepState?: boolean } = {}) {
       for (const c of clients) c.close();
       await app.close();
       await cp.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.keepState) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
