@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChunkAssembler, type DesiredState } from '@gitfleet/agent';
-import { type AgentServiceClient, type ConnectResponse, Phase } from '@gitfleet/proto';
+import { Phase } from '@gitfleet/proto';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { bearer, startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
+import { openStream, registerAgent } from '../src/protocol-agent.ts';
 
 const env = environmentFromEnv();
 const WEBHOOK_SECRET = 'webhook-secret-for-tests';
@@ -19,71 +19,6 @@ interface Registered {
   bootstrapToken: string;
   helmInstall: string;
   cluster: { name: string; labels: Record<string, string> };
-}
-
-function registerAgent(client: AgentServiceClient, bootstrapToken: string) {
-  return new Promise<{ clusterName: string; credential: string }>((resolve, reject) =>
-    client.register(
-      { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4' } },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    ),
-  );
-}
-
-/** A protocol-level agent: opens the stream, collects complete desired states. */
-function openStream(
-  client: AgentServiceClient,
-  credential: string,
-  running: { fleet: string; revision: string; bundleDigest: string }[] = [],
-) {
-  const stream = client.connect(bearer(credential));
-  const assembler = new ChunkAssembler();
-  const desired: DesiredState[] = [];
-  const raw: ConnectResponse[] = [];
-  let ended: ServiceError | null = null;
-  const closed = new Promise<ServiceError | null>((resolve) => {
-    stream.on('error', (err: ServiceError) => {
-      ended = err;
-      resolve(err);
-    });
-    stream.on('end', () => resolve(null));
-  });
-  stream.on('data', (msg: ConnectResponse) => {
-    raw.push(msg);
-    if (msg.kind?.$case === 'chunk') {
-      const d = assembler.accept(msg.kind.value);
-      if (d) {
-        desired.push(d);
-        stream.write({
-          kind: { $case: 'ack', value: { sequence: d.sequence, fleet: d.fleet, bundleDigest: d.digest } },
-        });
-      }
-    }
-  });
-  stream.write({
-    kind: {
-      $case: 'hello',
-      value: { agent: { version: 'test', kubernetesVersion: 'v1.35.4' }, running, lastSequence: 0 },
-    },
-  });
-  return {
-    stream,
-    desired,
-    raw,
-    closed,
-    get ended() {
-      return ended;
-    },
-    async waitFor<T>(what: string, pick: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const v = pick();
-        if (v !== undefined) return v;
-        await sleep(50);
-      }
-      throw new Error(`timed out waiting for ${what}; received ${raw.length} messages`);
-    },
-  };
 }
 
 function fleetYaml(team: string): string {

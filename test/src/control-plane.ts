@@ -43,14 +43,17 @@ export interface TestControlPlaneOptions {
   env?: Record<string, string>;
   /** Reuse the state of an earlier instance (a restart): same Redis prefix, data dir, port. */
   restartOf?: TestControlPlane;
+  /** A second replica of a running one: same Redis prefix and tokens, own data dir and port. */
+  replicaOf?: TestControlPlane;
 }
 
 export async function startTestControlPlane(options: TestControlPlaneOptions): Promise<TestControlPlane> {
   const previous = options.restartOf;
-  const adminToken = previous?.adminToken ?? `admin-${randomBytes(12).toString('hex')}`;
-  const viewerToken = previous?.viewerToken ?? `viewer-${randomBytes(12).toString('hex')}`;
+  const sibling = options.restartOf ?? options.replicaOf;
+  const adminToken = sibling?.adminToken ?? `admin-${randomBytes(12).toString('hex')}`;
+  const viewerToken = sibling?.viewerToken ?? `viewer-${randomBytes(12).toString('hex')}`;
   const dataDir = previous?.dataDir ?? tempDir('cp');
-  const prefix = previous?.prefix ?? `t-${randomBytes(6).toString('hex')}`;
+  const prefix = sibling?.prefix ?? `t-${randomBytes(6).toString('hex')}`;
   const config = loadConfig({
     GITFLEET_REDIS_URL: options.redisUrl,
     GITFLEET_REDIS_PREFIX: prefix,

@@ -1,0 +1,103 @@
+// Two control-plane replicas on one Redis, as the chart runs them: an agent connected to one
+// receives a change triggered through the other (Redis pub/sub), and Git polling — BullMQ job
+// schedulers — fetches each repository once per interval, not once per replica.
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
+import { environmentFromEnv } from '../src/environment.ts';
+import { type GitServer, startGitServer } from '../src/git-server.ts';
+import { openStream, registerAgent } from '../src/protocol-agent.ts';
+
+const env = environmentFromEnv();
+const SECRET = 'replica-webhook-secret';
+const id = randomBytes(3).toString('hex');
+let a: TestControlPlane;
+let b: TestControlPlane;
+let git: GitServer;
+
+const fleetYaml = `stages:\n  - name: all\n    selector: { matchLabels: { replicas: "${id}" } }\n`;
+const cm = (v: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: r\n  namespace: default\ndata:\n  v: "${v}"\n`;
+
+before(async () => {
+  git = await startGitServer();
+  const common = { GITFLEET_WEBHOOK_SECRET: SECRET, GITFLEET_POLL_INTERVAL_SECONDS: '1' };
+  a = await startTestControlPlane({ redisUrl: env.redisUrl, env: common });
+  b = await startTestControlPlane({ redisUrl: env.redisUrl, env: common, replicaOf: a });
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  await git?.stop();
+});
+
+test('an agent on replica A gets a change pushed through replica B', async () => {
+  const repo = `rep-${id}`;
+  await git.createRepo(repo, { 'fleet.yaml': fleetYaml, 'manifests/cm.yaml': cm('one') });
+  // Registered through B, connected to A: state is shared, not per replica.
+  const reg = await b.api<{ bootstrapToken: string }>('POST', '/api/v1/clusters', {
+    name: `r-${id}`,
+    labels: { replicas: id },
+  });
+  const { credential } = await registerAgent(a.grpcClient(), reg.body.bootstrapToken);
+  const created = await b.api('POST', '/api/v1/fleets', {
+    name: repo,
+    repo: git.repoUrl(repo),
+    credentials: { username: git.username, password: git.password },
+  });
+  assert.equal(created.status, 201);
+  const agent = openStream(a.grpcClient(), credential);
+  await agent.waitFor('first desired state', () => agent.desired.find((d) => d.fleet === repo));
+
+  const second = await git.commit(repo, { 'manifests/cm.yaml': cm('two') }, 'two');
+  const payload = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: git.repoUrl(repo) } });
+  const hook = await b.app.inject({
+    method: 'POST',
+    url: '/api/v1/webhooks/git',
+    payload,
+    headers: {
+      'content-type': 'application/json',
+      'x-gitea-signature': createHmac('sha256', SECRET).update(payload).digest('hex'),
+      'x-gitea-event': 'push',
+    },
+  });
+  assert.equal(hook.statusCode, 200, hook.body);
+  const d = await agent.waitFor('change via the other replica', () =>
+    agent.desired.find((x) => x.revision === second),
+  );
+  assert.equal((d.objects?.[0] as unknown as { data: { v: string } }).data.v, 'two');
+  // Both replicas see the cluster as connected (the state is in Redis).
+  assert.equal((await b.api<{ connected: boolean }>('GET', `/api/v1/clusters/r-${id}`)).body.connected, true);
+  agent.stream.cancel();
+});
+
+test('with two replicas, each repository is fetched once per poll interval', async () => {
+  const repo = `poll-${id}`;
+  await git.createRepo(repo, { 'fleet.yaml': fleetYaml, 'manifests/cm.yaml': cm('p') });
+  await b.api('POST', '/api/v1/fleets', {
+    name: repo,
+    repo: git.repoUrl(repo),
+    credentials: { username: git.username, password: git.password },
+  });
+  // What one fetch of an unchanged repository costs in HTTP requests.
+  let before = git.requestCount;
+  await a.api('POST', `/api/v1/fleets/${repo}/sync`);
+  const perFetch = git.requestCount - before;
+  assert.ok(perFetch >= 1);
+  // Now only the pollers run (the first fleet's poller too: count for two fleets).
+  await sleep(1500);
+  before = git.requestCount;
+  const seconds = 6;
+  await sleep(seconds * 1000);
+  const fetches = (git.requestCount - before) / perFetch;
+  // Two fleets polled every second: ~12 fetches in 6 s if scheduled once, ~24 if every
+  // replica polled on its own.
+  assert.ok(fetches >= 6, `polling runs (${fetches} fetches in ${seconds} s)`);
+  assert.ok(
+    fetches <= 2 * seconds + 4,
+    `${fetches} fetches in ${seconds} s for 2 fleets: polled once per interval, not per replica`,
+  );
+});
