@@ -85,8 +85,12 @@ export function renderBundle(input: RenderInput): RenderResult {
   const located: Located[] = [];
   for (const file of files) {
     const sub = substitute(file.content, (name) => resolve(name).value);
-    if (sub.unresolved.length > 0) {
-      for (const ref of sub.unresolved) {
+    // Upper-case names are environment variables of the workloads themselves (shell in a
+    // container's args, as in microservices-demo: ${FRONTEND_ADDR}); they pass through as
+    // written. Ours are lower-case (stage, cluster.*, substitute keys), so a typo still fails.
+    const unresolved = sub.unresolved.filter((ref) => ref.unterminated || !isEnvironmentStyle(ref.name));
+    if (unresolved.length > 0) {
+      for (const ref of unresolved) {
         errors.push(
           problem('UnknownVariable', file.path, ref.line, explainUnresolved(ref, resolve(ref.name).why)),
         );
@@ -306,4 +310,9 @@ function checkObject(
     return null;
   }
   return { object: value as KubeObject, file, line, where };
+}
+
+/** `FRONTEND_ADDR`, `HOME`, `X1`: names a shell or a container runtime expands, not us. */
+export function isEnvironmentStyle(name: string): boolean {
+  return /^[A-Z_][A-Z0-9_]*$/.test(name);
 }
