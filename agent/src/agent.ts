@@ -12,6 +12,7 @@ import { StatusOutbox } from './connection/outbound.ts';
 import { CredentialStore } from './credentials.ts';
 import { InventoryStore } from './inventory/store.ts';
 import { KubeClient } from './kube/client.ts';
+import { startProbeServer } from './probes.ts';
 import { FleetRunner } from './reconcile.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -28,6 +29,8 @@ export interface AgentConfig {
   statusHeartbeatSeconds: number;
   /** Ceiling of the reconnect backoff. */
   reconnectMaxSeconds: number;
+  /** Port of /healthz and /readyz (0 = none). */
+  probePort: number;
 }
 
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -63,6 +66,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
     healthIntervalSeconds: num('GITFLEET_HEALTH_INTERVAL_SECONDS', 2),
     statusHeartbeatSeconds: num('GITFLEET_STATUS_HEARTBEAT_SECONDS', 300),
     reconnectMaxSeconds: num('GITFLEET_RECONNECT_MAX_SECONDS', 60),
+    probePort: env.GITFLEET_PROBE_PORT === undefined ? 8081 : Number(env.GITFLEET_PROBE_PORT),
   };
 }
 
@@ -79,6 +83,8 @@ export class Agent {
   #outbox: StatusOutbox | undefined;
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  #ready = false;
+  #probes: ReturnType<typeof startProbeServer> | undefined;
 
   constructor(config: AgentConfig, kubeConfig: KubeConfig, logger: Logger) {
     this.#config = config;
@@ -92,6 +98,8 @@ export class Agent {
 
   /** Runs until stop() or until the credential is revoked (resolves with the reason). */
   async run(): Promise<string> {
+    if (this.#config.probePort > 0)
+      this.#probes = startProbeServer(this.#config.probePort, () => this.#ready);
     const version = await this.#kubeConfig.makeApiClient(VersionApi).getCode();
     const agent: AgentInfo = { version: AGENT_VERSION, kubernetesVersion: version.gitVersion };
     const connection = new ControlPlaneConnection({
@@ -120,6 +128,7 @@ export class Agent {
       );
     }
     connection.setCredential(credential);
+    this.#ready = true;
 
     this.#outbox = new StatusOutbox((sequence, status) => connection.reportStatus(sequence, status));
     this.#startTimers();
@@ -200,5 +209,6 @@ export class Agent {
     for (const t of this.#timers) clearInterval(t);
     this.#outbox?.stop();
     this.#connection?.stop();
+    this.#probes?.close();
   }
 }

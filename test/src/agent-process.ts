@@ -37,6 +37,8 @@ export function startAgentProcess(options: AgentProcessOptions): ManagedProcess 
         GITFLEET_HEALTH_INTERVAL_SECONDS: '1',
         GITFLEET_DRIFT_INTERVAL_SECONDS: '2',
         GITFLEET_RECONNECT_MAX_SECONDS: '2',
+        // Several agents run on one machine in tests: no fixed probe port.
+        GITFLEET_PROBE_PORT: '0',
         ...(options.bootstrapToken ? { GITFLEET_BOOTSTRAP_TOKEN: options.bootstrapToken } : {}),
         ...options.env,
       },
