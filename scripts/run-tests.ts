@@ -18,7 +18,12 @@ const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const explicit = args.filter((a) => !a.startsWith('--'));
 
-const UNIT = ['proto/src/**/*.test.ts', 'control-plane/src/**/*.test.ts', 'agent/src/**/*.test.ts'];
+const UNIT = [
+  'proto/src/**/*.test.ts',
+  'control-plane/src/**/*.test.ts',
+  'agent/src/**/*.test.ts',
+  'cli/src/**/*.test.ts',
+];
 const HARNESS = ['test/src/**/*.test.ts'];
 const E2E = ['test/e2e/**/*.test.ts'];
 

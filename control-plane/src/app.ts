@@ -8,6 +8,7 @@ import { FleetError } from './fleet/index.ts';
 import { registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { fleetRoutes } from './routes/fleets.ts';
+import { promotionRoutes } from './routes/promotions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -59,6 +60,7 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   systemRoutes(app, cp);
   clusterRoutes(app, cp);
   fleetRoutes(app, cp);
+  promotionRoutes(app, cp);
   webhookRoutes(app, cp);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

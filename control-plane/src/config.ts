@@ -27,6 +27,8 @@ export interface Config {
   pollIntervalSeconds: number;
   heartbeatSeconds: number;
   agentChart: string;
+  /** Domain of the author e-mail addresses in promotion commits (<caller>@<domain>). */
+  commitEmailDomain: string;
   logLevel: string;
 }
 
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
     heartbeatSeconds: int(env, 'GITFLEET_HEARTBEAT_SECONDS', 20, 1),
     agentChart: env.GITFLEET_AGENT_CHART ?? 'charts/gitfleet-agent',
+    commitEmailDomain: env.GITFLEET_COMMIT_EMAIL_DOMAIN ?? 'gitfleet.local',
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };
 }

@@ -10,6 +10,7 @@ import { Events } from './events.ts';
 import { agentService } from './grpc/agent-service.ts';
 import { ConnectionManager } from './grpc/connection.ts';
 import { type GrpcListener, loadOrGenerateTls, startGrpcServer } from './grpc/server.ts';
+import { overdueRollouts } from './promotions/deadlines.ts';
 import { FleetStore } from './reconcile/fleet-store.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
@@ -17,8 +18,12 @@ import { StatusIngestion } from './status/ingest.ts';
 import { bullConnection } from './store/bull.ts';
 import { DesiredStateStore } from './store/desired.ts';
 import { keys } from './store/keys.ts';
+import { telemetry } from './telemetry.ts';
 
 const POLL_QUEUE = 'git-poll';
+// How often rollouts are checked for a passed progressDeadline. Deadlines are minutes; a few
+// seconds late is fine, and the check itself only reads fleet states.
+const DEADLINE_CHECK_MS = 5_000;
 
 export class ControlPlane {
   readonly config: Config;
@@ -37,6 +42,8 @@ export class ControlPlane {
   #grpc: GrpcListener | undefined;
   #caPem = '';
   #unsubscribe: (() => void) | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #checkingDeadlines = false;
 
   constructor(config: Config, logger?: Logger) {
     this.config = config;
@@ -79,6 +86,7 @@ export class ControlPlane {
     this.#pollQueue = new Queue(POLL_QUEUE, {
       connection: bullConnection(this.redis),
       prefix: `${k.prefix}:bull`,
+      telemetry: telemetry().bullmq,
     });
   }
 
@@ -118,6 +126,9 @@ export class ControlPlane {
     );
     this.#pollWorker.on('error', (err) => this.logger.warn({ err }, 'git poll worker error'));
     for (const name of await this.fleets.names()) await this.schedulePolling(name);
+    // A cluster that stops reporting triggers no re-plan, so its rollout's deadline is watched here.
+    this.#deadlineTimer = setInterval(() => void this.#replanOverdueRollouts(), DEADLINE_CHECK_MS);
+    this.#deadlineTimer.unref();
 
     const tls = await loadOrGenerateTls({
       certFile: this.config.tlsCertFile,
@@ -143,7 +154,30 @@ export class ControlPlane {
         heartbeatMs: this.config.heartbeatSeconds * 1000,
       }),
     });
+    // Port 0 means "any free port": the address agents are told must name the real one.
+    if (this.config.grpcPublicAddress.endsWith(':0')) {
+      this.config.grpcPublicAddress = `${this.config.grpcPublicAddress.slice(0, -2)}:${this.#grpc.port}`;
+    }
     this.logger.info({ port: this.#grpc.port }, 'gRPC AgentService listening (TLS)');
+  }
+
+  async #replanOverdueRollouts(): Promise<void> {
+    if (this.#checkingDeadlines) return;
+    this.#checkingDeadlines = true;
+    try {
+      for (const { spec, state } of await this.fleets.list()) {
+        if (overdueRollouts(state.policy, state.rollouts, Date.now()).length === 0) continue;
+        await this.reconciler
+          .sync(spec.name, { fetch: false })
+          .catch((err) =>
+            this.logger.warn({ err, fleet: spec.name }, 're-plan of an overdue rollout failed'),
+          );
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'rollout deadline check failed');
+    } finally {
+      this.#checkingDeadlines = false;
+    }
   }
 
   async schedulePolling(fleet: string): Promise<void> {
@@ -164,6 +198,10 @@ export class ControlPlane {
     await this.reconciler.syncAll({ fetch: false });
   }
 
+  /**
+   * The exact command that installs this cluster's agent: the CA travels base64-encoded in
+   * the command, so it runs as printed, with nothing to fill in.
+   */
   helmInstallCommand(cluster: string, bootstrapToken: string): string {
     return [
       `helm install gitfleet-agent ${this.config.agentChart}`,
@@ -171,11 +209,12 @@ export class ControlPlane {
       `--set controlPlane.address=${this.config.grpcPublicAddress}`,
       `--set cluster.name=${cluster}`,
       `--set bootstrapToken=${bootstrapToken}`,
-      '--set-file controlPlane.caCert=<path to the control plane CA certificate>',
+      `--set controlPlane.caCertBase64=${Buffer.from(this.#caPem).toString('base64')}`,
     ].join(' \\\n  ');
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#deadlineTimer);
     this.#unsubscribe?.();
     this.connections.closeAll('control plane shutting down');
     await this.#grpc?.stop();

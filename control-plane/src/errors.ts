@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'InvalidSelector'
   | 'InvalidSignature'
   | 'PromotionRefused'
+  | 'RollbackRefused'
+  | 'RevisionNotFound'
   | 'StageNotFound'
   | 'GitError'
   | 'Conflict'

@@ -4,6 +4,10 @@
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { ControlPlane } from './control-plane.ts';
+import { startTelemetry } from './telemetry.ts';
+
+// Before anything builds a Fastify app or a queue, so that they are traced.
+const tracing = startTelemetry();
 
 const config = loadConfig();
 const cp = new ControlPlane(config);
@@ -26,6 +30,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     cp.logger.info({ signal }, 'stopping');
     await app.close();
     await cp.stop();
+    await tracing.shutdown();
     process.exit(0);
   });
 }

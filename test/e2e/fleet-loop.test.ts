@@ -289,6 +289,7 @@ describe('the fleet loop with real agents and clusters', () => {
       await kubectl(['get', 'secret', 'gitfleet-agent-credential', '-n', agentNs, '-o', 'json']),
     );
     assert.match(Buffer.from(secret.data.credential, 'base64').toString(), /^gfc_/);
+    const before = await statusOf(`${dev.name}-${id}`);
     const old = agents.shift();
     await old?.stop();
     const restarted = startAgentProcess({
@@ -306,7 +307,6 @@ describe('the fleet loop with real agents and clusters', () => {
     );
     // A restarted agent has no bundle in memory, so the control plane sends it again; the
     // applier finds every object as it should be and writes nothing.
-    const before = await statusOf(`${dev.name}-${id}`);
     const s = await waitFor('Ready again after the restart', async () => {
       const st = await statusOf(`${dev.name}-${id}`);
       return st?.phase === 'Ready' && st.objects.every((o) => o.action === 'unchanged') ? st : undefined;

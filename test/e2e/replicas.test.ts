@@ -68,7 +68,7 @@ test('an agent on replica A gets a change pushed through replica B', async () =>
   const d = await agent.waitFor('change via the other replica', () =>
     agent.desired.find((x) => x.revision === second),
   );
-  assert.equal((d.objects?.[0] as unknown as { data: { v: string } }).data.v, 'two');
+  assert.equal((d.objects?.[0] as unknown as { data: { v: string } } | undefined)?.data.v, 'two');
   // Both replicas see the cluster as connected (the state is in Redis).
   assert.equal((await b.api<{ connected: boolean }>('GET', `/api/v1/clusters/r-${id}`)).body.connected, true);
   agent.stream.cancel();

@@ -67,6 +67,8 @@ export class GitMirror {
       let hint = '';
       if (e.code === 'HttpError' && e.data?.statusCode === 401)
         hint = ': authentication failed, check the fleet credentials';
+      if (e.code === 'HttpError' && e.data?.statusCode === 403)
+        hint = ': access denied, check that the fleet credentials may read (and, to promote, push)';
       if (e.code === 'HttpError' && e.data?.statusCode === 404)
         hint = ': repository not found, check the URL';
       throw new GitError(
@@ -106,6 +108,39 @@ export class GitMirror {
         return result.fetchHead;
       }),
     );
+  }
+
+  /**
+   * Pushes `commit` to `branch`, never forcing: the remote accepts it only while the branch is
+   * at an ancestor of it (isomorphic-git refuses a non-fast-forward itself, and the server's
+   * compare-and-swap on the old id catches a push that lands in between). On success the
+   * local branch moves to `commit`, as if fetched.
+   */
+  push(commit: string, branch: string): Promise<void> {
+    return this.#exclusive(() =>
+      this.#wrap('pushing to', async () => {
+        await git.push({
+          fs,
+          http,
+          gitdir: this.dir,
+          url: this.url,
+          ref: commit,
+          remoteRef: `refs/heads/${branch}`,
+          force: false,
+          onAuth: this.#onAuth,
+        });
+        await git.writeRef({ fs, gitdir: this.dir, ref: `refs/heads/${branch}`, value: commit, force: true });
+      }),
+    );
+  }
+
+  /** The local head of `branch` (as of the last fetch or push), or null before the first fetch. */
+  async head(branch: string): Promise<string | null> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.dir, ref: `refs/heads/${branch}` });
+    } catch {
+      return null;
+    }
   }
 
   /** The tree id of `path` at `commit`, or null when the path does not exist there. */

@@ -14,6 +14,7 @@ import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
 import type { ClusterFleetStatus, FleetPhase, ObjectAction, ObjectHealth } from '../status/types.ts';
 import type { DesiredStateStore } from '../store/desired.ts';
+import { inSpan } from '../telemetry.ts';
 import { authenticate } from './auth.ts';
 import { AgentConnection, type ConnectionManager } from './connection.ts';
 
@@ -41,11 +42,12 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
   return {
     register(call, callback) {
       const { bootstrapToken, agent } = call.request;
-      deps.registry
-        .exchange(bootstrapToken, {
+      inSpan('grpc.Register', {}, () =>
+        deps.registry.exchange(bootstrapToken, {
           version: agent?.version ?? '',
           kubernetesVersion: agent?.kubernetesVersion ?? '',
-        })
+        }),
+      )
         .then((result) => {
           if (!result) {
             callback(
@@ -77,24 +79,22 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
     },
 
     reportStatus(call, callback) {
-      authenticate(call.metadata, deps.registry)
-        .then(async (cluster) => {
-          const { sequence, status } = call.request;
-          if (!status?.fleet || sequence <= 0) {
-            callback(
-              serviceError(
-                grpcStatus.INVALID_ARGUMENT,
-                'a report needs a sequence > 0 and a status with a fleet',
-              ),
-            );
-            return;
-          }
-          const { duplicate } = await deps.ingestion.enqueue(
-            cluster,
-            toClusterFleetStatus(cluster, sequence, status),
-          );
-          callback(null, { sequence, duplicate });
-        })
+      const { sequence, status } = call.request;
+      // One span around the whole call, so the enqueue (and, through the job, the worker's
+      // ingest) belong to the agent's report in one trace.
+      inSpan('grpc.ReportStatus', { 'gitfleet.fleet': status?.fleet ?? '' }, async (span) => {
+        const cluster = await authenticate(call.metadata, deps.registry);
+        span.setAttribute('gitfleet.cluster', cluster);
+        if (!status?.fleet || sequence <= 0) {
+          throw Object.assign(new Error('a report needs a sequence > 0 and a status with a fleet'), {
+            code: grpcStatus.INVALID_ARGUMENT,
+          });
+        }
+        return inSpan('status.enqueue', { 'gitfleet.cluster': cluster, 'gitfleet.fleet': status.fleet }, () =>
+          deps.ingestion.enqueue(cluster, toClusterFleetStatus(cluster, sequence, status)),
+        );
+      })
+        .then(({ duplicate }) => callback(null, { sequence, duplicate }))
         .catch((err) => callback(toServiceError(err)));
     },
   };

@@ -29,6 +29,7 @@ import { GitMirror, type RepoCredentials } from '../git/mirror.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
 import type { DesiredStateStore } from '../store/desired.ts';
+import { inSpan } from '../telemetry.ts';
 import type { FleetSpec, FleetState, FleetStore } from './fleet-store.ts';
 
 export interface ReconcilerDeps {
@@ -81,11 +82,15 @@ export class FleetReconciler {
     }
     const pass = (async () => {
       try {
-        let state = await this.#reconcile(name, options.fetch);
+        const pass = (fetch: boolean) =>
+          inSpan('fleet.reconcile', { 'gitfleet.fleet': name, 'gitfleet.fetch': fetch }, () =>
+            this.#reconcile(name, fetch),
+          );
+        let state = await pass(options.fetch);
         while (this.#again.has(name)) {
           const fetch = this.#again.get(name) ?? false;
           this.#again.delete(name);
-          state = await this.#reconcile(name, fetch);
+          state = await pass(fetch);
         }
         return state;
       } finally {
@@ -109,7 +114,9 @@ export class FleetReconciler {
     // 1. fetch
     if (doFetch || !state.head) {
       try {
-        state.head = await mirror.fetch(spec.branch);
+        state.head = await inSpan('fleet.fetch', { 'gitfleet.repo': spec.repo }, () =>
+          mirror.fetch(spec.branch),
+        );
         state.fetchError = null;
       } catch (err) {
         state.fetchError = (err as Error).message;
@@ -123,7 +130,9 @@ export class FleetReconciler {
 
     // 2. read + 3. validate the head; a bad head leaves the last good revision in force
     const clusters = await this.#deps.registry.list();
-    const headRevision = await this.#read(mirror, spec, head);
+    const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
+      this.#read(mirror, spec, head),
+    );
     const headErrors = this.#validate(headRevision, clusters);
     const headChanged = head !== previous.head || headErrors.length !== previous.errors.length;
     state.errors = headErrors;
@@ -147,29 +156,32 @@ export class FleetReconciler {
 
     // 4. plan
     const resolved = await this.#resolvePins(mirror, policy, state);
+    const lastGood = state.lastGoodRevision;
     const statuses = await this.#deps.ingestion.ofFleet(
       name,
       clusters.map((c) => c.name),
     );
-    const planned: Plan = plan({
-      fleet: name,
-      policy: resolved,
-      head: state.lastGoodRevision,
-      clusters: clusters.map((c) => ({ name: c.name, labels: c.labels })),
-      statuses: Object.fromEntries(
-        [...statuses].map(([cluster, s]) => [
-          cluster,
-          {
-            revision: s.attemptedRevision || s.appliedRevision,
-            digest: s.desiredDigest,
-            phase: s.phase,
-            updatedAt: Date.parse(s.receivedAt),
-          },
-        ]),
-      ),
-      rollouts: state.rollouts,
-      now: Date.now(),
-    });
+    const planned: Plan = await inSpan('fleet.plan', {}, async () =>
+      plan({
+        fleet: name,
+        policy: resolved,
+        head: lastGood,
+        clusters: clusters.map((c) => ({ name: c.name, labels: c.labels })),
+        statuses: Object.fromEntries(
+          [...statuses].map(([cluster, s]) => [
+            cluster,
+            {
+              revision: s.attemptedRevision || s.appliedRevision,
+              digest: s.desiredDigest,
+              phase: s.phase,
+              updatedAt: Date.parse(s.receivedAt),
+            },
+          ]),
+        ),
+        rollouts: state.rollouts,
+        now: Date.now(),
+      }),
+    );
     state.planErrors.push(...planned.errors);
 
     // 5. render + 6. deliver

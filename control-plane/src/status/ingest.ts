@@ -4,11 +4,13 @@
 // job is in Redis (with AOF, on disk). Workers then store it idempotently and in order: a
 // Lua script keeps, per (cluster, fleet), only a report whose sequence is newer than the one
 // stored, so a re-sent or reordered report never overwrites a newer one.
+import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Events } from '../events.ts';
 import { bullConnection } from '../store/bull.ts';
 import type { Keys } from '../store/keys.ts';
+import { inSpan, telemetry } from '../telemetry.ts';
 import type { ClusterFleetStatus } from './types.ts';
 
 const QUEUE = 'status-reports';
@@ -19,10 +21,15 @@ export interface StatusJob {
   status: ClusterFleetStatus;
 }
 
-// KEYS: status hash, history list, report-seq. ARGV: fleet, sequence, json, history length,
-// phase, revision. Returns the previous "phase|revision" ('' when none), or false when the
-// report is stale or a duplicate.
+// KEYS: status hash, history list, report-seq, cluster. ARGV: fleet, sequence, json, history
+// length, phase, revision. Returns the previous "phase|revision" ('' when none), or false when
+// the report is stale or a duplicate, or its cluster was deleted meanwhile (a report from a
+// deleted cluster is dropped, not resurrected). The cluster check is in the script rather than
+// a round trip of its own: one command per report instead of two, and no window between the
+// check and the write for a deletion to slip through. All four keys carry the cluster's hash
+// tag, so they share a Redis Cluster slot.
 const STORE_IF_NEWER = `
+if redis.call('EXISTS', KEYS[4]) == 0 then return false end
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
 local seq = tonumber(ARGV[2])
 if seq <= current then return false end
@@ -34,6 +41,9 @@ local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if seq > last then redis.call('SET', KEYS[3], ARGV[2]) end
 return previous
 `;
+
+// Sent as EVALSHA: the script's 700 bytes are not sent (and hashed by Redis) with every report.
+const STORE_IF_NEWER_SHA = createHash('sha1').update(STORE_IF_NEWER).digest('hex');
 
 export class StatusIngestion {
   readonly #queue: Queue<StatusJob>;
@@ -48,6 +58,7 @@ export class StatusIngestion {
     this.#events = events;
     this.#queue = new Queue<StatusJob>(QUEUE, {
       connection: bullConnection(redis),
+      telemetry: telemetry().bullmq,
       prefix: `${keys.prefix}:bull`,
       defaultJobOptions: {
         removeOnComplete: 1000,
@@ -63,43 +74,59 @@ export class StatusIngestion {
    * cluster's report with this sequence was already ingested or is already queued.
    */
   async enqueue(cluster: string, status: ClusterFleetStatus): Promise<{ duplicate: boolean }> {
-    const ingested = Number((await this.#redis.hget(this.#keys.status(cluster), `${status.fleet}#seq`)) ?? 0);
-    if (status.sequence <= ingested) return { duplicate: true };
     const jobId = `${cluster}.${status.sequence}`;
-    // A re-send of a report still in the queue: BullMQ would ignore the add anyway.
-    if (await this.#queue.getJob(jobId)) return { duplicate: true };
+    // Both checks in one round trip (the ack waits for each one): already ingested, or a
+    // re-send of a report still in the queue (whose job hash exists; BullMQ would ignore the
+    // add anyway). EXISTS is what getJob() tests, without reading and parsing the job.
+    const [seq, queued] = await Promise.all([
+      this.#redis.hget(this.#keys.status(cluster), `${status.fleet}#seq`),
+      this.#redis.exists(this.#queue.toKey(jobId)),
+    ]);
+    if (status.sequence <= Number(seq ?? 0) || queued) return { duplicate: true };
     await this.#queue.add('report', { cluster, status }, { jobId });
     return { duplicate: false };
   }
 
   /** Starts a worker in this process. Several replicas may each run one. */
   start(concurrency = 16): void {
-    this.#worker = new Worker<StatusJob>(QUEUE, (job) => this.#store(job.data), {
-      connection: bullConnection(this.#redis),
-      prefix: `${this.#keys.prefix}:bull`,
-      concurrency,
-    });
+    this.#worker = new Worker<StatusJob>(
+      QUEUE,
+      (job) =>
+        inSpan(
+          'status.ingest',
+          { 'gitfleet.cluster': job.data.cluster, 'gitfleet.fleet': job.data.status.fleet },
+          () => this.#store(job.data),
+        ),
+      {
+        connection: bullConnection(this.#redis),
+        telemetry: telemetry().bullmq,
+        prefix: `${this.#keys.prefix}:bull`,
+        concurrency,
+      },
+    );
     // Failures are retried by BullMQ; the error itself is reported by the job.
     this.#worker.on('error', () => {});
   }
 
   async #store({ cluster, status }: StatusJob): Promise<void> {
-    // A report from a cluster deleted meanwhile is dropped, not resurrected.
-    if (!(await this.#redis.exists(this.#keys.cluster(cluster)))) return;
     const revision = status.attemptedRevision || status.appliedRevision;
-    const previous = (await this.#redis.eval(
-      STORE_IF_NEWER,
-      3,
+    const keysAndArgs = [
       this.#keys.status(cluster),
       this.#keys.statusHistory(cluster, status.fleet),
       this.#keys.reportSequence(cluster),
+      this.#keys.cluster(cluster),
       status.fleet,
       String(status.sequence),
       JSON.stringify(status),
       String(HISTORY_LENGTH),
       status.phase,
       revision,
-    )) as string | null;
+    ];
+    const previous = (await this.#redis.evalsha(STORE_IF_NEWER_SHA, 4, ...keysAndArgs).catch((err: Error) => {
+      // First use on this Redis (or after SCRIPT FLUSH / a restart): EVAL caches it.
+      if (!err.message.startsWith('NOSCRIPT')) throw err;
+      return this.#redis.eval(STORE_IF_NEWER, 4, ...keysAndArgs);
+    })) as string | null;
     if (previous === null) return;
     // Heartbeats that change nothing are stored but not announced: every StatusChanged makes
     // the fleet re-plan, which must not happen ten thousand times a minute for nothing.

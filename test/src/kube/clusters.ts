@@ -1,12 +1,7 @@
-// Several real Kubernetes clusters for tests: one etcd shared by N kube-apiservers (each
-// under its own etcd prefix, with its own CA and credentials), and per cluster, unless
-// turned off, the controller-manager, the scheduler and kwok with one fake node, so that
-// Deployments become Available and namespaces finish deleting as in a real cluster.
-import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ManagedProcess, tempDir, waitUntil } from '../process.ts';
-import { ensureToolchain, toolPath } from '../toolchain.ts';
+import { ensureToolchain } from '../toolchain.ts';
 import { apiClient, startApiserver } from './apiserver.ts';
 import { createClusterPki, writeAdminKubeconfig } from './certs.ts';
 import { fakeNode, fakeNodeName, nodeIsSchedulable, startControllers } from './controllers.ts';

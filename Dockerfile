@@ -1,0 +1,57 @@
+# One image for both processes of gitfleet, ghcr.io/gitfleet/gitfleet:
+#
+#   docker build -t ghcr.io/gitfleet/gitfleet:0.1.0 .
+#   docker run ghcr.io/gitfleet/gitfleet:0.1.0 control-plane     # the default
+#   docker run ghcr.io/gitfleet/gitfleet:0.1.0 agent [--kubeconfig FILE] [--context NAME]
+#
+# Node 24 runs the TypeScript sources directly (type stripping): there is no build step, so
+# the image is the production dependencies plus the sources of proto, control-plane and agent.
+# Configuration is GITFLEET_* variables (control-plane/src/config.ts, agent/src/agent.ts).
+
+FROM node:24-slim AS deps
+WORKDIR /app
+# Only the manifests first, so the dependency layer is reused until they change. Only the
+# workspaces the two processes run are installed; the others (cli, test) are left out.
+COPY package.json package-lock.json ./
+COPY proto/package.json proto/
+COPY control-plane/package.json control-plane/
+COPY agent/package.json agent/
+RUN npm ci --omit=dev --no-audit --no-fund \
+      --workspace=proto --workspace=control-plane --workspace=agent \
+    && npm cache clean --force
+
+FROM node:24-slim
+LABEL org.opencontainers.image.title="gitfleet" \
+      org.opencontainers.image.description="GitOps control plane for fleets of Kubernetes clusters: control plane and agent"
+ENV NODE_ENV=production \
+    GITFLEET_DATA_DIR=/var/lib/gitfleet
+WORKDIR /app
+# node_modules holds the workspace links (node_modules/@gitfleet/* -> ../../<workspace>).
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY proto/ proto/
+COPY control-plane/ control-plane/
+COPY agent/ agent/
+# The entrypoint chooses the process by its first argument (the agent chart passes
+# args: ["agent"]); exec makes node PID 1, which handles SIGTERM itself.
+RUN printf '%s\n' \
+      '#!/bin/sh' \
+      'set -e' \
+      'cmd="${1:-control-plane}"' \
+      'if [ "$#" -gt 0 ]; then shift; fi' \
+      'case "$cmd" in' \
+      '  control-plane) exec node /app/control-plane/src/server.ts "$@" ;;' \
+      '  agent) exec node /app/agent/src/main.ts "$@" ;;' \
+      '  *) echo "usage: gitfleet control-plane | agent [--kubeconfig FILE] [--context NAME] (got: $cmd)" >&2; exit 64 ;;' \
+      'esac' \
+      > /usr/local/bin/gitfleet \
+    && chmod 0755 /usr/local/bin/gitfleet \
+    && mkdir -p /var/lib/gitfleet \
+    && chown 65532:65532 /var/lib/gitfleet
+# The control plane keeps Git mirrors and, without GITFLEET_TLS_CERT_FILE, its generated gRPC
+# certificate in GITFLEET_DATA_DIR (mount a volume there to keep the certificate); the agent
+# writes nothing to disk.
+USER 65532:65532
+EXPOSE 8080 9090
+ENTRYPOINT ["/usr/local/bin/gitfleet"]
+CMD ["control-plane"]

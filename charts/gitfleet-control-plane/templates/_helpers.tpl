@@ -1,0 +1,56 @@
+{{- define "gitfleet-control-plane.labels" -}}
+app.kubernetes.io/name: gitfleet-control-plane
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "gitfleet-control-plane.selector" -}}
+app.kubernetes.io/name: gitfleet-control-plane
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "gitfleet-control-plane.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ .Values.serviceAccount.name | default .Release.Name }}
+{{- else -}}
+{{ .Values.serviceAccount.name | default "default" }}
+{{- end -}}
+{{- end -}}
+
+{{/* The chart's own Secret (redis URL, API tokens, webhook secret unless existing Secrets hold them). */}}
+{{- define "gitfleet-control-plane.secretName" -}}
+{{ .Release.Name }}
+{{- end -}}
+
+{{- define "gitfleet-control-plane.needsSecret" -}}
+{{- if or (not .Values.redis.existingSecret) (not .Values.apiTokens.existingSecret) (and .Values.webhook.secret (not .Values.webhook.existingSecret)) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* host:port agents dial. */}}
+{{- define "gitfleet-control-plane.publicAddress" -}}
+{{- .Values.grpc.publicAddress | default (printf "%s.%s.svc:%d" .Release.Name .Release.Namespace (int .Values.service.grpcPort)) -}}
+{{- end -}}
+
+{{/* Settings that cannot work, refused with a message that says what to do. */}}
+{{- define "gitfleet-control-plane.validate" -}}
+{{- if and (not .Values.redis.url) (not .Values.redis.existingSecret) -}}
+{{- fail "redis.url (redis://host:6379) or redis.existingSecret is required: the control plane keeps all its state in Redis" -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.tls.secretName) -}}
+{{- fail (printf "replicaCount=%d needs tls.secretName: without it every replica generates its own gRPC certificate and agents can trust only one. Create a kubernetes.io/tls Secret for the host of grpc.publicAddress (kubectl create secret tls NAME --cert=FILE --key=FILE, or cert-manager) and set tls.secretName" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- if lt (int .Values.replicaCount) 1 -}}
+{{- fail "replicaCount must be at least 1" -}}
+{{- end -}}
+{{- if and .Values.apiTokens.tokens (not .Values.apiTokens.existingSecret) -}}
+{{- range $entry := splitList "," .Values.apiTokens.tokens -}}
+{{- if and (trim $entry) (not (regexMatch "^(admin|viewer):[^:]+:.{16,}$" (trim $entry))) -}}
+{{- fail "apiTokens.tokens is not valid: use role:name:token entries separated by commas, role admin or viewer, tokens of at least 16 characters" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

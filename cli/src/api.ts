@@ -1,0 +1,135 @@
+// The shapes the REST API returns (control-plane/src/routes/*.ts), as far as the CLI reads
+// them. `-o json|yaml` prints whatever the API sent, including fields not listed here.
+
+export interface Cluster {
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  registered: boolean;
+  connected: boolean;
+  lastSeen: string | null;
+  agentVersion: string | null;
+  kubernetesVersion: string | null;
+}
+
+export interface Registration {
+  cluster: Cluster;
+  bootstrapToken: string;
+  expiresAt: string;
+  helmInstall: string;
+}
+
+export interface ClusterFleetSummary {
+  fleet: string;
+  phase: string;
+  desiredRevision: string;
+  appliedRevision: string;
+  attemptedRevision: string;
+  message: string;
+  objectCount: number;
+  observedAt: string;
+  driftCorrections: number;
+}
+
+export interface ClusterDetail extends Cluster {
+  fleets: ClusterFleetSummary[];
+}
+
+export interface Problem {
+  code: string;
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export interface StageRollout {
+  state: 'progressing' | 'complete' | 'halted';
+  revision: string;
+  previousRevision?: string | null;
+  wave: number;
+  waves: number;
+  reason: string | null;
+}
+
+export interface StageView {
+  name: string;
+  follows: 'head' | 'pinned';
+  revision: string | null;
+  requires: string | null;
+  clusters: number;
+  phases: Record<string, number>;
+  rollout: StageRollout | null;
+}
+
+export interface Fleet {
+  name: string;
+  repo: string;
+  branch: string;
+  path: string;
+  createdAt: string;
+  head: string | null;
+  lastGoodRevision: string | null;
+  lastSyncAt: string | null;
+  fetchError: string | null;
+  errors: Problem[];
+  stages: StageView[];
+}
+
+export interface ObjectResult {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: string;
+  health: string;
+  reason: string;
+  message: string;
+  drifted: boolean;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  stage: string | null;
+  connected: boolean;
+  desiredRevision: string | null;
+  appliedRevision: string | null;
+  attemptedRevision: string | null;
+  phase: string;
+  message: string;
+  observedAt: string | null;
+  driftCorrections: number;
+  objects: ObjectResult[];
+}
+
+export interface FleetStatus {
+  fleet: string;
+  items: ClusterStatus[];
+}
+
+/** POST /api/v1/fleets/{name}/promotions (and, as far as it matches, /rollbacks) → 201. */
+export interface Promotion {
+  id?: string;
+  stage: string;
+  revision: string;
+  commit?: string;
+  author?: string;
+  message?: string;
+}
+
+export interface NotReady {
+  cluster: string;
+  phase: string;
+  revision: string | null;
+}
+
+/** One message of /api/v1/events. */
+export interface GitfleetEvent {
+  type: string;
+  cluster?: string;
+  fleet?: string;
+  stage?: string;
+  revision?: string;
+  phase?: string;
+  reason?: string;
+  time?: string;
+}
