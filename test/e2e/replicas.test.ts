@@ -69,6 +69,9 @@ test('an agent on replica A gets a change pushed through replica B', async () =>
     agent.desired.find((x) => x.revision === second),
   );
   assert.equal((d.objects?.[0] as unknown as { data: { v: string } } | undefined)?.data.v, 'two');
+  // Without a webhook, the next poll (every second here) brings the push to the agent.
+  const third = await git.commit(repo, { 'manifests/cm.yaml': cm('three') }, 'three, no webhook');
+  await agent.waitFor('change via polling', () => agent.desired.find((x) => x.revision === third));
   // Both replicas see the cluster as connected (the state is in Redis).
   assert.equal((await b.api<{ connected: boolean }>('GET', `/api/v1/clusters/r-${id}`)).body.connected, true);
   agent.stream.cancel();
