@@ -21,6 +21,7 @@ import { startTestControlPlane, type TestControlPlane } from '../src/control-pla
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
 import { kubectlFor } from '../src/kube/kubectl.ts';
+import { webDeployment } from '../src/manifests.ts';
 import { type ManagedProcess, tempDir } from '../src/process.ts';
 import { ensureToolchain, toolPath } from '../src/toolchain.ts';
 
@@ -668,21 +669,7 @@ describe('the Helm charts in a real cluster', () => {
       'fleet.yaml': `manifests: ./manifests\nstages:\n  - name: dev\n    selector: { matchLabels: { charts: "${id}" } }\n`,
       'manifests/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${appNs}\n`,
       'manifests/config.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: ${appNs}\ndata:\n  cluster: "\${cluster.name}"\n`,
-      'manifests/web.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: ${appNs}
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: ghcr.io/stefanprodan/podinfo:6.7.0
-`,
+      'manifests/web.yaml': webDeployment(appNs, 1),
     });
     const created = await cp.api('POST', '/api/v1/fleets', {
       name: fleetName,

@@ -348,6 +348,170 @@ describe('gitfleet CLI', () => {
     assert.match((await ok(['fleet', 'get', repo])).stdout, / dev +head +\w{7} +- +1 +Ready=1 /);
   });
 
+  it('promotes with --wait (exit 0), is refused (exit 4), and follows a rollout to its halt (exit 4)', async () => {
+    const id = randomBytes(3).toString('hex');
+    const repo = `cli-promo-${id}`;
+    const fleetYaml = (prodPin?: string) =>
+      [
+        'manifests: ./manifests',
+        'stages:',
+        '  - name: dev',
+        `    selector: { matchLabels: { promo: "${id}", stage: dev } }`,
+        '  - name: prod',
+        `    selector: { matchLabels: { promo: "${id}", stage: prod } }`,
+        '    requires: dev',
+        ...(prodPin ? ['    rollout: { maxUnavailable: 1 }', `    revision: ${prodPin}`] : []),
+        '',
+      ].join('\n');
+    const manifest = (greeting: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: promo\n  namespace: promo\ndata:\n  greeting: ${greeting}\n`;
+    const a = await git.createRepo(repo, { 'fleet.yaml': fleetYaml(), 'manifests/cm.yaml': manifest('a') });
+    const b = await git.commit(repo, { 'fleet.yaml': fleetYaml(a), 'manifests/cm.yaml': manifest('b') }, 'b');
+
+    // Protocol-level agents for three clusters: they report whatever phase the test says.
+    const client = cp.grpcClient();
+    const agents = new Map<string, { credential: string; sequence: number }>();
+    for (const [name, stage] of [
+      [`pd-${id}`, 'dev'],
+      [`pp1-${id}`, 'prod'],
+      [`pp2-${id}`, 'prod'],
+    ] as const) {
+      const r = await ok([
+        'cluster',
+        'register',
+        name,
+        '-l',
+        `promo=${id}`,
+        '-l',
+        `stage=${stage}`,
+        '-o',
+        'json',
+      ]);
+      const { bootstrapToken } = JSON.parse(r.stdout) as { bootstrapToken: string };
+      const { credential } = await new Promise<{ credential: string }>((res, rej) =>
+        client.register(
+          { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4' } },
+          (err, x) => (err ? rej(err) : res(x)),
+        ),
+      );
+      agents.set(name, { credential, sequence: 0 });
+    }
+    const statusOf = async () =>
+      (
+        await cp.api<{
+          items: { cluster: string; desiredRevision: string | null; desiredDigest: string | null }[];
+        }>('GET', `/api/v1/fleets/${repo}/status`)
+      ).body.items;
+    const report = async (cluster: string, revision: string, phase: Phase) => {
+      const agent = agents.get(cluster)!;
+      const digest = (await statusOf()).find((i) => i.cluster === cluster)?.desiredDigest ?? '';
+      await new Promise((res, rej) =>
+        client.reportStatus(
+          {
+            sequence: ++agent.sequence,
+            status: {
+              fleet: repo,
+              desiredRevision: revision,
+              desiredDigest: digest,
+              appliedRevision: revision,
+              attemptedRevision: revision,
+              phase,
+              message: phase === Phase.PHASE_FAILED ? 'ConfigMap promo: admission denied' : '',
+              objects: [],
+              observedAtUnixMs: Date.now(),
+              driftCorrections: 0,
+            },
+          },
+          bearer(agent.credential),
+          (err, x) => (err ? rej(err) : res(x)),
+        ),
+      );
+    };
+    /** Until `done`, every cluster told to run `revision` reports `phase` at it (once). */
+    const respond = async (revision: string, phase: (cluster: string) => Phase, done: () => boolean) => {
+      const answered = new Set<string>();
+      while (!done()) {
+        for (const item of await statusOf()) {
+          if (item.desiredRevision === revision && !answered.has(item.cluster) && agents.has(item.cluster)) {
+            answered.add(item.cluster);
+            await report(item.cluster, revision, phase(item.cluster));
+          }
+        }
+        await sleep(100);
+      }
+    };
+    const promote = (args: string[]) => {
+      let finished = false;
+      const run = gitfleet(['promote', repo, 'prod', ...args]).finally(() => {
+        finished = true;
+      });
+      return { run, done: () => finished };
+    };
+
+    await ok(
+      ['fleet', 'create', repo, '--repo', git.repoUrl(repo), '--username', git.username, '--password-stdin'],
+      {
+        stdin: git.password,
+      },
+    );
+    // prod runs a; dev follows the head, b, but has not reported: the gate refuses b for prod.
+    await report(`pp1-${id}`, a, Phase.PHASE_READY);
+    await report(`pp2-${id}`, a, Phase.PHASE_READY);
+    const refused = await gitfleet(['promote', repo, 'prod']);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`^PromotionRefused: cannot promote ${b.slice(0, 7)} to 'prod'`));
+    assert.match(refused.stderr, new RegExp(`Not ready:\nCLUSTER +PHASE +REVISION\npd-${id} +- +-\n`));
+
+    // dev Ready at b: the promotion goes through, and --wait follows both waves to the end.
+    await report(`pd-${id}`, b, Phase.PHASE_READY);
+    const good = promote(['--reason', 'release b', '--wait', '--timeout', '60s', '--interval', '200ms']);
+    await respond(b, () => Phase.PHASE_READY, good.done);
+    const promoted = await good.run;
+    assert.equal(promoted.code, 0, promoted.stderr + promoted.stdout);
+    const short = b.slice(0, 7);
+    assert.match(
+      promoted.stdout,
+      new RegExp(`^Promoted prod of fleet ${repo} to ${short} \\(from dev, commit \\w{7} by alice\\)\n`),
+    );
+    assert.match(promoted.stdout, new RegExp(`^prod: wave 1/2, [01]/2 clusters Ready at ${short}$`, 'm'));
+    assert.match(
+      promoted.stdout,
+      new RegExp(`^prod: rollout complete, 2/2 clusters Ready at ${short}\n$`, 'm'),
+    );
+    const log = await git.log(repo, { path: 'fleet.yaml' });
+    assert.match(`${log[0]?.subject}\n${log[0]?.body}`, /release b/);
+
+    // c fails on the first prod cluster: the rollout halts and --wait says why.
+    const c = await git.commit(repo, { 'manifests/cm.yaml': manifest('c') }, 'c');
+    await ok(['fleet', 'sync', repo]);
+    await report(`pd-${id}`, c, Phase.PHASE_READY);
+    const bad = promote(['--revision', c.slice(0, 10), '--wait', '--interval', '200ms', '-o', 'json']);
+    await respond(c, () => Phase.PHASE_FAILED, bad.done);
+    const halted = await bad.run;
+    assert.equal(halted.code, 4, halted.stderr + halted.stdout);
+    assert.equal((JSON.parse(halted.stdout) as { revision: string }).revision, c, 'stdout is the JSON alone');
+    assert.match(
+      halted.stderr,
+      new RegExp(`^error: prod: rollout of ${c.slice(0, 7)} halted at wave 1/2: .*Failed`, 'm'),
+    );
+
+    // Timing out is exit 5.
+    await ok(['rollback', repo, 'prod', '--reason', 'c is broken']);
+    const slow = await gitfleet([
+      'promote',
+      repo,
+      'prod',
+      '--revision',
+      c,
+      '--wait',
+      '--timeout',
+      '1s',
+      '--interval',
+      '200ms',
+    ]);
+    assert.ok(slow.code === 5 || slow.code === 4, `${slow.code}: ${slow.stderr}`);
+  });
+
   it('follows events, filtered, until killed', async () => {
     const child = spawn(process.execPath, [CLI, 'events', '--follow', '--cluster', 'cli-eu'], {
       env: childEnv(),

@@ -11,6 +11,7 @@ import { startTestControlPlane, type TestControlPlane } from '../src/control-pla
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
 import { kubectlFor } from '../src/kube/kubectl.ts';
+import { webDeployment } from '../src/manifests.ts';
 import type { ManagedProcess } from '../src/process.ts';
 
 const env = environmentFromEnv();
@@ -32,21 +33,7 @@ const manifests = (greeting: string, withExtra = true): Record<string, string | 
   'manifests/extra.yaml': withExtra
     ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ${ns}\ndata:\n  a: "1"\n`
     : null,
-  'manifests/web.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: ${ns}
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: ghcr.io/stefanprodan/podinfo:6.7.0
-`,
+  'manifests/web.yaml': webDeployment(ns, 2),
 });
 
 interface StatusItem {

@@ -17,6 +17,7 @@ import { startTestControlPlane, type TestControlPlane } from '../src/control-pla
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
 import { kubectlFor } from '../src/kube/kubectl.ts';
+import { webDeployment } from '../src/manifests.ts';
 import { freePort, type ManagedProcess } from '../src/process.ts';
 
 const env = environmentFromEnv();
@@ -53,21 +54,7 @@ data:
   'manifests/extra.yaml': extra
     ? 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: shop-${cluster.name}\ndata:\n  a: "1"\n'
     : null,
-  'manifests/web.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop-\${cluster.name}
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: ghcr.io/stefanprodan/podinfo:6.7.0
-`,
+  'manifests/web.yaml': webDeployment(`shop-\${cluster.name}`, 1),
 });
 
 interface StatusItem {
