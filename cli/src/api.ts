@@ -109,16 +109,21 @@ export interface FleetStatus {
 /** POST /api/v1/fleets/{name}/promotions (and, as far as it matches, /rollbacks) → 201. */
 export interface Promotion {
   id?: string;
+  kind?: 'promotion' | 'rollback';
   stage: string;
   revision: string;
   commit?: string;
-  author?: string;
+  author?: string | { name?: string; email?: string };
+  time?: string;
   message?: string;
+  /** The stage the revision came from (a promotion without --revision). */
+  from?: string | null;
 }
 
 export interface NotReady {
   cluster: string;
-  phase: string;
+  /** null when the cluster never reported for this fleet. */
+  phase: string | null;
   revision: string | null;
 }
 

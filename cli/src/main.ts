@@ -22,7 +22,7 @@ import { promoteCommands } from './commands/promote.ts';
 import { CLI_VERSION, versionCommands } from './commands/version.ts';
 import { configPath, readConfig, resolveConnection } from './config.ts';
 import { CliError, EXIT, UsageError } from './errors.ts';
-import { parseFormat, renderTable } from './output.ts';
+import { parseFormat, renderTable, shortRevision } from './output.ts';
 
 export const COMMANDS: Tree = [
   ...authCommands,
@@ -58,7 +58,7 @@ function reportError(io: Io, err: unknown): number {
       const rows = (notReady as { cluster?: string; phase?: string; revision?: string | null }[]).map((c) => [
         c.cluster,
         c.phase,
-        c.revision,
+        shortRevision(c.revision),
       ]);
       io.err(`\nNot ready:\n${renderTable(['CLUSTER', 'PHASE', 'REVISION'], rows)}`);
     }

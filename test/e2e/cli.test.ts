@@ -28,6 +28,7 @@ describe('gitfleet CLI', () => {
   let cp: TestControlPlane;
   let git: GitServer;
   let server: string;
+  const shop = `cli-shop-${randomBytes(3).toString('hex')}`;
   const home = tempDir('cli-home');
   const configFile = join(home, 'gitfleet', 'config.json');
 
@@ -200,7 +201,7 @@ describe('gitfleet CLI', () => {
   });
 
   it('creates a fleet from Git (password on stdin) and shows it, its status and per-object results', async () => {
-    const repo = `cli-shop-${randomBytes(3).toString('hex')}`;
+    const repo = shop;
     const head = await git.createRepo(repo, {
       'deploy/fleet.yaml': [
         'manifests: ./manifests',
@@ -427,12 +428,32 @@ describe('gitfleet CLI', () => {
         ),
       );
     };
-    /** Until `done`, every cluster told to run `revision` reports `phase` at it (once). */
+    /** Reports, then waits until the API shows the report ingested. */
+    const reported = async (cluster: string, revision: string, phase: Phase) => {
+      await report(cluster, revision, phase);
+      for (let i = 0; i < 100; i++) {
+        const items = (
+          await cp.api<{ items: { cluster: string; appliedRevision: string | null; phase: string }[] }>(
+            'GET',
+            `/api/v1/fleets/${repo}/status`,
+          )
+        ).body.items;
+        const item = items.find((x) => x.cluster === cluster);
+        if (item?.appliedRevision === revision && item.phase === 'Ready') return;
+        await sleep(50);
+      }
+      throw new Error(`the report of ${cluster} at ${revision} was not ingested`);
+    };
+    /** Until `done`, every prod cluster told to run `revision` reports `phase` at it (once). */
     const respond = async (revision: string, phase: (cluster: string) => Phase, done: () => boolean) => {
       const answered = new Set<string>();
       while (!done()) {
         for (const item of await statusOf()) {
-          if (item.desiredRevision === revision && !answered.has(item.cluster) && agents.has(item.cluster)) {
+          if (
+            item.desiredRevision === revision &&
+            !answered.has(item.cluster) &&
+            item.cluster.startsWith('pp')
+          ) {
             answered.add(item.cluster);
             await report(item.cluster, revision, phase(item.cluster));
           }
@@ -455,15 +476,15 @@ describe('gitfleet CLI', () => {
       },
     );
     // prod runs a; dev follows the head, b, but has not reported: the gate refuses b for prod.
-    await report(`pp1-${id}`, a, Phase.PHASE_READY);
-    await report(`pp2-${id}`, a, Phase.PHASE_READY);
+    await reported(`pp1-${id}`, a, Phase.PHASE_READY);
+    await reported(`pp2-${id}`, a, Phase.PHASE_READY);
     const refused = await gitfleet(['promote', repo, 'prod']);
     assert.equal(refused.code, 4, refused.stderr);
     assert.match(refused.stderr, new RegExp(`^PromotionRefused: cannot promote ${b.slice(0, 7)} to 'prod'`));
     assert.match(refused.stderr, new RegExp(`Not ready:\nCLUSTER +PHASE +REVISION\npd-${id} +- +-\n`));
 
     // dev Ready at b: the promotion goes through, and --wait follows both waves to the end.
-    await report(`pd-${id}`, b, Phase.PHASE_READY);
+    await reported(`pd-${id}`, b, Phase.PHASE_READY);
     const good = promote(['--reason', 'release b', '--wait', '--timeout', '60s', '--interval', '200ms']);
     await respond(b, () => Phase.PHASE_READY, good.done);
     const promoted = await good.run;
@@ -484,32 +505,44 @@ describe('gitfleet CLI', () => {
     // c fails on the first prod cluster: the rollout halts and --wait says why.
     const c = await git.commit(repo, { 'manifests/cm.yaml': manifest('c') }, 'c');
     await ok(['fleet', 'sync', repo]);
-    await report(`pd-${id}`, c, Phase.PHASE_READY);
+    await reported(`pd-${id}`, c, Phase.PHASE_READY);
     const bad = promote(['--revision', c.slice(0, 10), '--wait', '--interval', '200ms', '-o', 'json']);
     await respond(c, () => Phase.PHASE_FAILED, bad.done);
     const halted = await bad.run;
     assert.equal(halted.code, 4, halted.stderr + halted.stdout);
+    assert.doesNotMatch(halted.stderr, /PromotionRefused/);
     assert.equal((JSON.parse(halted.stdout) as { revision: string }).revision, c, 'stdout is the JSON alone');
     assert.match(
       halted.stderr,
-      new RegExp(`^error: prod: rollout of ${c.slice(0, 7)} halted at wave 1/2: .*Failed`, 'm'),
+      new RegExp(`^error: prod: wave 1/2: .*'pp1-${id}' is Failed at revision ${c.slice(0, 7)}`, 'm'),
     );
 
-    // Timing out is exit 5.
-    await ok(['rollback', repo, 'prod', '--reason', 'c is broken']);
+    // A rollback is a commit too; then d, which no prod cluster ever reports on: exit 5.
+    const back = await ok(['rollback', repo, 'prod', '--reason', 'c is broken']);
+    assert.match(back.stdout, new RegExp(`^Rolled back prod of fleet ${repo} to ${short} `));
+    const d = await git.commit(repo, { 'manifests/cm.yaml': manifest('d') }, 'd');
+    await ok(['fleet', 'sync', repo]);
+    await reported(`pd-${id}`, d, Phase.PHASE_READY);
     const slow = await gitfleet([
       'promote',
       repo,
       'prod',
       '--revision',
-      c,
+      d,
       '--wait',
       '--timeout',
       '1s',
       '--interval',
       '200ms',
     ]);
-    assert.ok(slow.code === 5 || slow.code === 4, `${slow.code}: ${slow.stderr}`);
+    assert.equal(slow.code, 5, slow.stderr);
+    assert.match(
+      slow.stderr,
+      new RegExp(
+        `^error: timed out after 1s waiting for the rollout of ${d.slice(0, 7)} to prod \\(prod: `,
+        'm',
+      ),
+    );
   });
 
   it('follows events, filtered, until killed', async () => {
@@ -553,8 +586,11 @@ describe('gitfleet CLI', () => {
     const gone = await gitfleet(['cluster', 'get', 'cli-us']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^ClusterNotFound: /);
-    const missingFleet = await gitfleet(['fleet', 'delete', 'no-such-fleet', '-o', 'json']);
-    assert.ok(missingFleet.code === 0 || /^FleetNotFound: /.test(missingFleet.stderr), missingFleet.stderr);
+    const deleted = await ok(['fleet', 'delete', shop, '-o', 'json']);
+    assert.deepEqual(JSON.parse(deleted.stdout), { name: shop, deleted: true });
+    const noFleet = await gitfleet(['fleet', 'get', shop]);
+    assert.equal(noFleet.code, 1);
+    assert.equal(noFleet.stderr, `FleetNotFound: fleet ${shop} does not exist\n`);
   });
 
   it('exits 3 when the server cannot be reached, and after logout', async () => {

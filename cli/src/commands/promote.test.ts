@@ -66,6 +66,11 @@ describe('rolloutProgress', () => {
   });
 
   it('ends complete or halted with the reason', () => {
+    const unexplained = stage({ state: 'halted', revision: REV, wave: 2, waves: 2, reason: null });
+    assert.equal(
+      rolloutProgress(unexplained, undefined, 'prod', REV).line,
+      'prod: wave 2/2: rollout of abc1234 halted (no reason given)',
+    );
     const done = stage({ state: 'complete', revision: REV, wave: 2, waves: 2, reason: null });
     const status = { items: [cluster('prod-1', 'Ready', REV), cluster('prod-2', 'Ready', REV)] };
     assert.deepEqual(rolloutProgress(done, status, 'prod', REV), {
@@ -77,11 +82,11 @@ describe('rolloutProgress', () => {
       revision: REV,
       wave: 1,
       waves: 2,
-      reason: 'prod-1 is Failed at abc1234',
+      reason: "rollout of stage 'prod' to abc1234 halted: cluster 'prod-1' is Failed at revision abc1234",
     });
     assert.deepEqual(rolloutProgress(halted, undefined, 'prod', REV), {
       state: 'halted',
-      line: 'prod: rollout of abc1234 halted at wave 1/2: prod-1 is Failed at abc1234',
+      line: "prod: wave 1/2: rollout of stage 'prod' to abc1234 halted: cluster 'prod-1' is Failed at revision abc1234",
     });
   });
 });

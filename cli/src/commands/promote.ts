@@ -41,10 +41,9 @@ export function rolloutProgress(
   const counts = `${ready}/${s.clusters} clusters Ready at ${short}`;
   if (r.state === 'complete') return { state: 'complete', line: `${stage}: rollout complete, ${counts}` };
   if (r.state === 'halted') {
-    return {
-      state: 'halted',
-      line: `${stage}: rollout of ${short} halted at wave ${r.wave}/${r.waves}: ${r.reason ?? 'no reason given'}`,
-    };
+    // The API's reason says what halted and why, in its own words.
+    const why = r.reason ?? `rollout of ${short} halted (no reason given)`;
+    return { state: 'halted', line: `${stage}: wave ${r.wave}/${r.waves}: ${why}` };
   }
   return { state: 'progressing', line: `${stage}: wave ${r.wave}/${r.waves}, ${counts}` };
 }
@@ -105,9 +104,21 @@ function waitSettings(input: Input, command: string): { timeoutMs: number; inter
   };
 }
 
-function describe(p: Promotion, verb: string, fleet: string): string {
+export function authorName(author: Promotion['author']): string | undefined {
+  if (!author) return undefined;
+  if (typeof author === 'string') return author;
+  return author.name ?? author.email;
+}
+
+/** `Promoted prod of fleet shop to abc1234 (from staging, commit def5678 by alice)` and the commit subject. */
+export function describePromotion(p: Promotion, verb: string, fleet: string): string {
+  const who = authorName(p.author);
+  const notes = [
+    p.from ? `from ${p.from}` : undefined,
+    p.commit ? `commit ${shortRevision(p.commit)}${who ? ` by ${who}` : ''}` : undefined,
+  ].filter(Boolean);
   const lines = [
-    `${verb} ${p.stage} of fleet ${fleet} to ${shortRevision(p.revision)}${p.commit ? ` (commit ${shortRevision(p.commit)}${p.author ? ` by ${p.author}` : ''})` : ''}`,
+    `${verb} ${p.stage} of fleet ${fleet} to ${shortRevision(p.revision)}${notes.length ? ` (${notes.join(', ')})` : ''}`,
   ];
   const subject = p.message?.split('\n')[0];
   if (subject) lines.push(`  ${subject}`);
@@ -142,7 +153,7 @@ const promote: CommandSpec = {
       ...(revision !== undefined ? { revision } : {}),
       ...(reason !== undefined ? { reason } : {}),
     });
-    emit(ctx, p, () => describe(p, 'Promoted', fleet));
+    emit(ctx, p, () => describePromotion(p, 'Promoted', fleet));
     if (!wait) return 0;
     return waitForRollout(ctx, client, { fleet, stage, revision: p.revision, ...wait });
   },
@@ -151,16 +162,23 @@ const promote: CommandSpec = {
 const rollback: CommandSpec = {
   name: 'rollback',
   summary: 'Roll a stage back to the revision it ran before (a revert commit), optionally waiting',
-  usage: 'FLEET STAGE [--wait] [--timeout 10m]',
-  options: { ...waitOptions },
+  usage: 'FLEET STAGE [--reason TEXT] [--wait] [--timeout 10m]',
+  options: {
+    reason: { type: 'string', value: 'TEXT', description: 'why, recorded in the rollback commit' },
+    ...waitOptions,
+  },
   minArgs: 2,
   maxArgs: 2,
   async run(ctx, input) {
     const [fleet, stage] = input.args as [string, string];
     const wait = waitSettings(input, 'rollback');
     const client = ctx.client();
-    const p = await client.post<Promotion>(path`/api/v1/fleets/${fleet}/rollbacks`, { stage });
-    emit(ctx, p, () => describe({ ...p, stage: p.stage ?? stage }, 'Rolled back', fleet));
+    const reason = input.string('reason');
+    const p = await client.post<Promotion>(path`/api/v1/fleets/${fleet}/rollbacks`, {
+      stage,
+      ...(reason !== undefined ? { reason } : {}),
+    });
+    emit(ctx, p, () => describePromotion({ ...p, stage: p.stage ?? stage }, 'Rolled back', fleet));
     if (!wait) return 0;
     if (!p.revision) {
       throw new CliError(
