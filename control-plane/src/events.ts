@@ -49,6 +49,11 @@ export class Events {
     this.#local.setMaxListeners(0);
   }
 
+  /** The Redis channel, for writers that publish inside their own pipeline. */
+  get channelName(): string {
+    return this.#channel;
+  }
+
   async publish(event: GitfleetEvent): Promise<void> {
     await this.#publisher.publish(
       this.#channel,

@@ -28,7 +28,7 @@ import {
 import { GitMirror, type RepoCredentials } from '../git/mirror.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
-import type { DesiredStateStore } from '../store/desired.ts';
+import type { DesiredEntry, DesiredStateStore } from '../store/desired.ts';
 import { inSpan } from '../telemetry.ts';
 import type { FleetSpec, FleetState, FleetStore } from './fleet-store.ts';
 
@@ -184,13 +184,15 @@ export class FleetReconciler {
     );
     state.planErrors.push(...planned.errors);
 
-    // 5. render + 6. deliver
+    // 5. render + 6. deliver: render what each cluster should run, then write every change in
+    // one round trip (a fleet may hold ten thousand clusters).
     const byName = new Map(clusters.map((c) => [c.name, c]));
+    const deliveries: { cluster: string; entry: DesiredEntry | null }[] = [];
     for (const cp of planned.clusters) {
       const cluster = byName.get(cp.cluster);
       if (!cluster) continue;
       if (cp.reason === 'unmatched') {
-        await this.#deps.desired.remove(cp.cluster, name);
+        deliveries.push({ cluster: cp.cluster, entry: null });
         continue;
       }
       if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
@@ -208,14 +210,20 @@ export class FleetReconciler {
       }
       const bundle = rendered.bundle;
       await this.#deps.desired.putBundle(bundle.digest, () => encodeBundle(bundle));
-      await this.#deps.desired.set(cp.cluster, {
-        fleet: name,
-        stage: cp.stage,
-        revision: cp.revision,
-        digest: rendered.bundle.digest,
-        apply: resolved.apply,
+      deliveries.push({
+        cluster: cp.cluster,
+        entry: {
+          fleet: name,
+          stage: cp.stage,
+          revision: cp.revision,
+          digest: bundle.digest,
+          apply: resolved.apply,
+        },
       });
     }
+    await inSpan('fleet.deliver', { 'gitfleet.clusters': deliveries.length }, () =>
+      this.#deps.desired.setMany(name, deliveries),
+    );
 
     // 7. save state and tell people what the rollouts did
     const rollouts: Record<string, RolloutState | undefined> = {};

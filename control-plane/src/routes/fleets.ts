@@ -232,7 +232,11 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
       const name = request.params.name;
       await cp.fleets.delete(name);
       await cp.unschedulePolling(name);
-      for (const cluster of await cp.registry.list()) await cp.desired.remove(cluster.name, name);
+      const clusters = await cp.registry.list();
+      await cp.desired.setMany(
+        name,
+        clusters.map((c) => ({ cluster: c.name, entry: null })),
+      );
       await cp.events.publish({ type: 'FleetDeleted', fleet: name });
       reply.code(204);
     },

@@ -45,26 +45,37 @@ export class DesiredStateStore {
     return json ? (JSON.parse(json) as DesiredEntry) : undefined;
   }
 
-  /** Sets a cluster's desired state for one fleet; publishes only when something changed. */
-  async set(cluster: string, entry: DesiredEntry): Promise<boolean> {
-    const json = JSON.stringify(entry);
-    const current = await this.#redis.hget(this.#keys.desired(cluster), entry.fleet);
-    if (current === json) return false;
-    await this.#redis.hset(this.#keys.desired(cluster), entry.fleet, json);
-    await this.#events.publish({
-      type: 'DesiredStateChanged',
-      cluster,
-      fleet: entry.fleet,
-      stage: entry.stage,
-      revision: entry.revision,
+  /**
+   * Sets (entry) or removes (null) one fleet's desired state on many clusters: one pipelined
+   * read, one pipelined write of what changed, one event per changed cluster.
+   */
+  async setMany(fleet: string, changes: { cluster: string; entry: DesiredEntry | null }[]): Promise<number> {
+    if (changes.length === 0) return 0;
+    const read = this.#redis.pipeline();
+    for (const c of changes) read.hget(this.#keys.desired(c.cluster), fleet);
+    const current = (await read.exec()) ?? [];
+    const write = this.#redis.pipeline();
+    let changed = 0;
+    changes.forEach((c, i) => {
+      const before = current[i]?.[1] as string | null | undefined;
+      const json = c.entry ? JSON.stringify(c.entry) : null;
+      if ((before ?? null) === json) return;
+      changed++;
+      if (json) write.hset(this.#keys.desired(c.cluster), fleet, json);
+      else write.hdel(this.#keys.desired(c.cluster), fleet);
+      write.publish(
+        this.#events.channelName,
+        JSON.stringify({
+          type: 'DesiredStateChanged',
+          cluster: c.cluster,
+          fleet,
+          ...(c.entry ? { stage: c.entry.stage, revision: c.entry.revision } : {}),
+          time: new Date().toISOString(),
+        }),
+      );
     });
-    return true;
-  }
-
-  async remove(cluster: string, fleet: string): Promise<boolean> {
-    const removed = await this.#redis.hdel(this.#keys.desired(cluster), fleet);
-    if (removed) await this.#events.publish({ type: 'DesiredStateChanged', cluster, fleet });
-    return removed > 0;
+    if (changed > 0) await write.exec();
+    return changed;
   }
 
   /**
