@@ -317,13 +317,8 @@ export class FleetReconciler {
     for (const cluster of probe) {
       const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
       if (!stage) break;
-      const result = renderBundle({
-        files: revision.files,
-        policy,
-        stage,
-        cluster,
-        revision: revision.commit,
-      });
+      // Through the render cache: delivering the same revision to these clusters reuses it.
+      const result = this.#render(revision, policy, stage, cluster);
       if (!result.ok) {
         // Without clusters, label variables cannot be resolved: only structural errors count.
         const relevant =
