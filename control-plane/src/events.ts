@@ -1,7 +1,7 @@
 // Change events, published through Redis pub/sub so that every control-plane replica sees
 // every change: the gRPC side pushes new desired state to the agents it holds and closes the
 // streams of deleted clusters; the REST side streams events to `/api/v1/events` clients.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Keys } from './store/keys.ts';
 
@@ -72,7 +72,11 @@ export class Events {
           // a malformed message from a foreign publisher is not ours to crash on
         }
       });
-      this.#subscribed = this.#subscriber.subscribe(this.#channel);
+      // SUBSCRIBE sent while ioredis still runs its ready check makes that check fail and the
+      // connection reconnect unsubscribed: the replica would silently hear nothing.
+      this.#subscribed = (
+        this.#subscriber.status === 'ready' ? Promise.resolve() : once(this.#subscriber, 'ready')
+      ).then(() => this.#subscriber.subscribe(this.#channel));
     }
     await this.#subscribed;
     this.#local.on('event', handler);

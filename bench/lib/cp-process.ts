@@ -1,0 +1,83 @@
+// Child process of bench/fanout.ts: one control plane (ControlPlane + REST app listening on
+// loopback), alone in its process so that its resident memory and CPU are its own. Started
+// with --expose-gc: memory is read after a full collection, so garbage that happens to be
+// uncollected at the moment of reading is not charged to the agents.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { buildApp, ControlPlane, loadConfig } from '@gitfleet/control-plane';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { fromParent, toParent } from './child.ts';
+import { collectGarbage } from './gc.ts';
+
+let cp: ControlPlane | undefined;
+let app: FastifyInstance | undefined;
+// CPU profiles of one phase (connect, push) at a time, rather than of the whole process
+// life: registration and the first render would drown the phase being looked at.
+let profiler: Session | undefined;
+const events: Record<string, number> = {};
+
+fromParent(async (msg) => {
+  switch (msg.type) {
+    case 'start': {
+      const config = loadConfig(msg.env as Record<string, string>);
+      cp = new ControlPlane(config, pino({ level: 'silent' }));
+      await cp.start();
+      // What reaches this replica through Redis pub/sub: a push that never arrives at the
+      // agents is either not published or not received, and this tells which.
+      await cp.events.subscribe((event) => {
+        events[event.type] = (events[event.type] ?? 0) + 1;
+      });
+      app = await buildApp(cp);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      toParent({
+        type: 'started',
+        grpcPort: cp.grpcPort,
+        httpPort: typeof address === 'object' && address ? address.port : 0,
+        caPem: cp.caPem,
+      });
+      return;
+    }
+    case 'memory': {
+      collectGarbage();
+      // A moment for the allocator to return what the collection freed.
+      await new Promise((r) => setTimeout(r, 200));
+      const m = process.memoryUsage();
+      toParent({
+        type: 'memory',
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        external: m.external,
+        connections: cp?.connections.size ?? 0,
+      });
+      return;
+    }
+    case 'profile-start': {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      toParent({ type: 'profiling' });
+      return;
+    }
+    case 'profile-stop': {
+      const { profile } = (await profiler?.post('Profiler.stop')) ?? {};
+      if (profile) writeFileSync(String(msg.file), JSON.stringify(profile));
+      profiler?.disconnect();
+      profiler = undefined;
+      toParent({ type: 'profiled', file: msg.file });
+      return;
+    }
+    case 'events': {
+      toParent({ type: 'events', events: { ...events } });
+      return;
+    }
+    case 'stop': {
+      await app?.close();
+      await cp?.stop();
+      toParent({ type: 'stopped' });
+      process.exit(0);
+    }
+  }
+});
