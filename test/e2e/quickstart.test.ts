@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { environmentFromEnv } from '../src/environment.ts';
+import { kubectlFor } from '../src/kube/kubectl.ts';
 import { tempDir } from '../src/process.ts';
 
 const run = promisify(execFile);
@@ -133,5 +135,49 @@ describe('the quick start, as a new user', () => {
     up.kill('SIGINT');
     assert.equal(await exited, 0, out);
     assert.match(out, /stopping everything/);
+  });
+});
+
+describe('the quick start against a cluster the user already has', () => {
+  it('installs one agent with the given kubeconfig and gets the example fleet Ready', async () => {
+    const [cluster] = environmentFromEnv().clusters;
+    assert.ok(cluster, 'the environment has a cluster');
+    const child = spawn(
+      process.execPath,
+      [join(root, 'scripts/quickstart.ts'), '--once', '--kubeconfig', cluster.kubeconfig],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d;
+    });
+    child.stderr.on('data', (d) => {
+      text += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, text);
+    assert.match(text, /cluster +my-cluster \{"env":"dev"\}/);
+    assert.doesNotMatch(text, /starting \d+ local Kubernetes clusters/);
+    // What it applied is there, in the user's cluster, as kubectl shows it.
+    const cm = await kubectlFor(cluster.kubeconfig)([
+      'get',
+      'configmap',
+      'podinfo-config',
+      '-n',
+      'podinfo-dev',
+      '-o',
+      'jsonpath={.data.PODINFO_UI_MESSAGE}',
+    ]);
+    assert.equal(cm, 'hello from my-cluster (dev)');
+    await kubectlFor(cluster.kubeconfig)([
+      'delete',
+      'namespace',
+      'podinfo-dev',
+      'gitfleet-system',
+      '--wait=false',
+    ]);
   });
 });
