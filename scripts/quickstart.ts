@@ -197,7 +197,7 @@ try {
         `  cluster      ${t.name} ${JSON.stringify(t.labels)}   kubectl --kubeconfig ${t.kubeconfig} get all -A`,
     ),
     '',
-    'Next:',
+    'Next (in a shell with Node 24 on PATH: `. scripts/node-env.sh`):',
     `  npx gitfleet login --server ${server} --token ${adminToken}`,
     '  npx gitfleet fleet status quickstart',
     `  git clone ${cloneUrl} && cd quickstart   # edit manifests/config.yaml, commit, git push`,
