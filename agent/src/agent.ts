@@ -192,7 +192,7 @@ export class Agent {
     };
     every(this.#config.healthIntervalSeconds, async () => {
       for (const r of this.#runners.values()) {
-        if (r.phase === 'Progressing' || r.phase === 'Drifted') await r.checkHealth();
+        if (r.healthCheckDue(this.#config.healthIntervalSeconds * 1000)) await r.checkHealth();
       }
     });
     every(this.#config.driftIntervalSeconds, async () => {
