@@ -94,6 +94,10 @@ export class FleetRunner {
       return this.#running ?? Promise.resolve();
     }
     this.#next = desired;
+    return this.#start();
+  }
+
+  #start(): Promise<void> {
     if (!this.#running) {
       this.#running = this.#drain().finally(() => {
         this.#running = undefined;
@@ -120,8 +124,10 @@ export class FleetRunner {
     const log = this.#deps.logger.child({ fleet: this.fleet, revision: held.revision.slice(0, 7) });
     // 1. receive
     this.#held = held;
+    // A retry of a failed revision stays Failed until it succeeds: no Applying flicker each time.
+    const retry = this.#attemptedRevision === held.revision && this.#phase === 'Failed';
     this.#attemptedRevision = held.revision;
-    this.#set('Applying', '');
+    if (!retry) this.#set('Applying', '');
 
     // 2. apply
     let changes: ChangeSet;
@@ -226,8 +232,15 @@ export class FleetRunner {
   /** Finds objects changed or deleted out of band and applies the desired state again. */
   async correctDrift(): Promise<number> {
     const held = this.#held;
-    if (!held || this.#running || !held.options.correctDrift || this.#appliedRevision !== held.revision)
+    if (!held || this.#running) return 0;
+    // A failed apply (an API error, a webhook that was down) is attempted again on this
+    // interval: the agent keeps enforcing what it holds, not only what arrives.
+    if (this.#appliedRevision !== held.revision) {
+      this.#next = { sequence: 0, fleet: this.fleet, ...held };
+      await this.#start();
       return 0;
+    }
+    if (!held.options.correctDrift) return 0;
     const report = await detectDrift(this.#deps.applier, held.objects, {
       fleet: this.fleet,
       force: held.options.force,

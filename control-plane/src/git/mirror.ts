@@ -38,6 +38,9 @@ export class GitMirror {
   readonly dir: string;
   readonly #credentials: RepoCredentials;
   #queue: Promise<unknown> = Promise.resolve();
+  // isomorphic-git re-reads and re-parses packfile indexes on every call unless given a cache
+  // to keep them in: reading 2,000 files at a commit went from ~30 s to well under a second.
+  readonly #cache = {};
 
   constructor(dataDir: string, url: string, credentials: RepoCredentials) {
     this.url = url;
@@ -87,6 +90,7 @@ export class GitMirror {
           await git.addRemote({ fs, gitdir: this.dir, remote: 'origin', url: this.url, force: true });
         }
         const result = await git.fetch({
+          cache: this.#cache,
           fs,
           http,
           gitdir: this.dir,
@@ -147,6 +151,7 @@ export class GitMirror {
   async treeId(commit: string, path: string): Promise<string | null> {
     try {
       const { oid } = await git.readTree({
+        cache: this.#cache,
         fs,
         gitdir: this.dir,
         oid: commit,
@@ -161,7 +166,13 @@ export class GitMirror {
   /** Reads one file at a commit, or null when it does not exist. */
   async readFile(commit: string, path: string): Promise<string | null> {
     try {
-      const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid: commit, filepath: normalize(path) });
+      const { blob } = await git.readBlob({
+        cache: this.#cache,
+        fs,
+        gitdir: this.dir,
+        oid: commit,
+        filepath: normalize(path),
+      });
       return Buffer.from(blob).toString('utf8');
     } catch {
       return null;
@@ -174,6 +185,7 @@ export class GitMirror {
     const files: TreeFile[] = [];
     const walk = async (dirPath: string): Promise<void> => {
       const { tree } = await git.readTree({
+        cache: this.#cache,
         fs,
         gitdir: this.dir,
         oid: commit,
@@ -183,8 +195,7 @@ export class GitMirror {
         const full = dirPath ? `${dirPath}/${entry.path}` : entry.path;
         if (entry.type === 'tree') await walk(full);
         else if (entry.type === 'blob') {
-          const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid: entry.oid });
-          files.push({ path: full, content: Buffer.from(blob).toString('utf8') });
+          files.push({ path: full, content: await this.#blobText(entry.oid) });
         }
       }
     };
@@ -197,6 +208,19 @@ export class GitMirror {
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
 
+  // Blobs are immutable: a commit that changes one file of two thousand reads one blob.
+  readonly #blobs = new Map<string, string>();
+
+  async #blobText(oid: string): Promise<string> {
+    const cached = this.#blobs.get(oid);
+    if (cached !== undefined) return cached;
+    const { blob } = await git.readBlob({ cache: this.#cache, fs, gitdir: this.dir, oid });
+    const text = Buffer.from(blob).toString('utf8');
+    if (this.#blobs.size >= 20_000) this.#blobs.clear();
+    this.#blobs.set(oid, text);
+    return text;
+  }
+
   /** Commits on `ref` that touched `path`, newest first. */
   async log(
     ref: string,
@@ -204,6 +228,7 @@ export class GitMirror {
     depth = 200,
   ): Promise<{ sha: string; author: string; email: string; time: number; message: string }[]> {
     const commits = await git.log({
+      cache: this.#cache,
       fs,
       gitdir: this.dir,
       ref,
