@@ -106,11 +106,6 @@ export class DesiredStateStore {
     return entry;
   }
 
-  async getBundle(digest: string): Promise<Uint8Array | null> {
-    const entry = await this.getCompressedBundle(digest);
-    return entry ? gunzipSync(entry.data) : null;
-  }
-
   /** The next per-cluster sequence number for a message down the stream. */
   async nextSequence(cluster: string): Promise<number> {
     return this.#redis.incr(this.#keys.sequence(cluster));
