@@ -20,7 +20,7 @@ import {
 } from '../../control-plane/src/grpc/server.ts';
 import { tempDir } from '../../test/src/process.ts';
 import { fromParent, toParent } from './child.ts';
-import { collectGarbage } from './gc.ts';
+import { memoryAfterGc } from './gc.ts';
 
 const streams = new Set<ServerDuplexStream<ConnectRequest, ConnectResponse>>();
 let listener: GrpcListener | undefined;
@@ -98,16 +98,7 @@ fromParent(async (msg) => {
       return;
     }
     case 'memory': {
-      collectGarbage();
-      await new Promise((r) => setTimeout(r, 200));
-      const m = process.memoryUsage();
-      toParent({
-        type: 'memory',
-        rss: m.rss,
-        heapUsed: m.heapUsed,
-        external: m.external,
-        connections: streams.size,
-      });
+      toParent({ type: 'memory', ...(await memoryAfterGc()), connections: streams.size });
       return;
     }
     case 'stop': {

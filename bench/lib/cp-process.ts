@@ -8,7 +8,7 @@ import { buildApp, ControlPlane, loadConfig } from '@gitfleet/control-plane';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { fromParent, toParent } from './child.ts';
-import { collectGarbage } from './gc.ts';
+import { memoryAfterGc } from './gc.ts';
 
 let cp: ControlPlane | undefined;
 let app: FastifyInstance | undefined;
@@ -40,17 +40,7 @@ fromParent(async (msg) => {
       return;
     }
     case 'memory': {
-      collectGarbage();
-      // A moment for the allocator to return what the collection freed.
-      await new Promise((r) => setTimeout(r, 200));
-      const m = process.memoryUsage();
-      toParent({
-        type: 'memory',
-        rss: m.rss,
-        heapUsed: m.heapUsed,
-        external: m.external,
-        connections: cp?.connections.size ?? 0,
-      });
+      toParent({ type: 'memory', ...(await memoryAfterGc()), connections: cp?.connections.size ?? 0 });
       return;
     }
     case 'profile-start': {

@@ -7,3 +7,11 @@ export function collectGarbage(): void {
   gc();
   gc();
 }
+
+/** Memory after a full GC and a moment for the allocator to return what it freed. */
+export async function memoryAfterGc(): Promise<{ rss: number; heapUsed: number; external: number }> {
+  collectGarbage();
+  await new Promise((r) => setTimeout(r, 200));
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heapUsed, external };
+}
