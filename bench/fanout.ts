@@ -21,6 +21,7 @@ import { tempDir } from '../test/src/process.ts';
 import { startRedis } from '../test/src/redis.ts';
 import { benchArgs, numberList, positive } from './lib/args.ts';
 import { type Child, startChild } from './lib/child.ts';
+import { all as allChildren, limit } from './lib/parallel.ts';
 import { cpuMeter, findPids } from './lib/proc.ts';
 import { type Cell, Report } from './lib/report.ts';
 import { type Summary, summarize } from './lib/stats.ts';
@@ -126,38 +127,14 @@ async function rest(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function limit<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i] as T, i);
-      }
-    }),
-  );
-}
-
 function startAgents(): Child[] {
   return Array.from({ length: procs }, (_, i) =>
     startChild(join(here, 'lib', 'fanout-agents.ts'), { name: `agents-${i}` }),
   );
 }
 
-/** Sends every child its message (one for all, or one each) and waits for all replies. */
-async function all<T>(
-  children: Child[],
-  msg: Record<string, unknown>[] | Record<string, unknown>,
-  reply: string,
-) {
-  // Listening before sending: a fast child must not answer before anyone waits for it.
-  const answers = children.map((c) => c.next<{ type: string } & T>(reply, timeoutMs));
-  children.forEach((c, i) => {
-    const m = Array.isArray(msg) ? msg[i] : msg;
-    c.send({ ...m, type: String(m?.type) });
-  });
-  return Promise.all(answers);
-}
+const all = <T>(children: Child[], msg: Record<string, unknown>[] | Record<string, unknown>, reply: string) =>
+  allChildren<T>(children, msg, reply, timeoutMs);
 
 interface Connected {
   connected: number;

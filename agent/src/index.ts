@@ -1,3 +1,4 @@
 // Public surface of @gitfleet/agent.
 export { ChunkAssembler, type DesiredState, decodeBundle } from './connection/inbound.ts';
+export { Backoff, type BackoffOptions } from './connection/backoff.ts';
 export type { KubeObject, ObjectRef } from './objects.ts';

@@ -1,4 +1,4 @@
-// Child process of bench/fanout.ts: the reference. A bare grpc-js server with the same
+// Child process of bench/fanout.ts and bench/reconnect.ts: the reference. A bare grpc-js server with the same
 // service definition, TLS and server options as the control plane's listener, that holds
 // every Connect stream in an array and, when told, writes one ~2 KB desired-state chunk to
 // each: no Redis, no Git, no planning, no per-agent state. What grpc-js and Node's HTTP/2
@@ -77,11 +77,13 @@ function chunk(revision: string): BundleChunk {
 fromParent(async (msg) => {
   switch (msg.type) {
     case 'start': {
+      // A restart (bench/reconnect.ts) passes the port and data dir of the previous
+      // incarnation: same address, same certificate, as a restarted control plane has.
       const tls = await loadOrGenerateTls({
-        dataDir: tempDir('bare-grpc'),
+        dataDir: typeof msg.dataDir === 'string' ? msg.dataDir : tempDir('bare-grpc'),
         hosts: ['localhost', '127.0.0.1'],
       });
-      listener = await startGrpcServer({ host: '127.0.0.1', port: 0, tls, service });
+      listener = await startGrpcServer({ host: '127.0.0.1', port: Number(msg.port ?? 0), tls, service });
       toParent({ type: 'started', grpcPort: listener.port, caPem: tls.cert });
       return;
     }

@@ -55,3 +55,28 @@ export function cpuMeter(pids: readonly number[]): () => number {
 export function mib(bytes: number): number {
   return bytes / 2 ** 20;
 }
+
+/**
+ * Samples the CPU of a set of processes every `intervalMs` until stopped: the total, and the
+ * busiest interval as a percentage of one core (200 % = both cores of this machine).
+ */
+export function cpuSampler(
+  pids: readonly number[],
+  intervalMs = 250,
+): () => { totalMs: number; peakPct: number } {
+  const total = cpuMeter(pids);
+  let last = total();
+  let lastAt = performance.now();
+  let peakPct = 0;
+  const timer = setInterval(() => {
+    const used = total();
+    const at = performance.now();
+    peakPct = Math.max(peakPct, ((used - last) / (at - lastAt)) * 100);
+    last = used;
+    lastAt = at;
+  }, intervalMs);
+  return () => {
+    clearInterval(timer);
+    return { totalMs: total(), peakPct };
+  };
+}
