@@ -77,9 +77,26 @@ function sortObjects(objects: KubeObject[]): KubeObject[] {
     .map(({ o }) => o);
 }
 
+// Canonical JSON of each object, computed once: renders share parsed objects between the
+// bundles of every cluster that reads the same text (see render.ts), so a fleet of thousands
+// of clusters serializes each distinct object once. Objects are never mutated once rendered.
+const canonicalOfObject = new WeakMap<KubeObject, string>();
+
+function canonicalObject(object: KubeObject): string {
+  let json = canonicalOfObject.get(object);
+  if (json === undefined) {
+    json = canonicalJson(object);
+    canonicalOfObject.set(object, json);
+  }
+  return json;
+}
+
 /** The bytes agents receive: UTF-8 canonical JSON of `{"objects":[...]}`. */
 export function encodeBundle(bundle: Pick<Bundle, 'objects'>): Uint8Array {
-  return new TextEncoder().encode(canonicalJson({ objects: sortObjects(bundle.objects) }));
+  // Exactly canonicalJson({ objects: sorted }), assembled from the per-object pieces.
+  return new TextEncoder().encode(
+    `{"objects":[${sortObjects(bundle.objects).map(canonicalObject).join(',')}]}`,
+  );
 }
 
 /** "sha256:<hex>" of the bytes. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { decodeBundle, encodeBundle } from './bundle.ts';
+import { canonicalJson, decodeBundle, encodeBundle } from './bundle.ts';
 import type { Problem } from './errors.ts';
 import { FleetError } from './errors.ts';
 import { type FleetPolicy, parsePolicy } from './policy.ts';
@@ -379,6 +379,8 @@ describe('renderBundle: content-addressed digest', () => {
     const bytes = encodeBundle(b);
     assert.equal(sha(bytes), b.digest);
     assert.deepEqual(decodeBundle(bytes, b.digest), b);
+    // Assembled from cached per-object pieces, the bytes are still the canonical JSON of the whole.
+    assert.equal(new TextDecoder().decode(bytes), canonicalJson({ objects: b.objects }));
   });
 
   test('file order, document order, key order and YAML style do not change it', () => {
@@ -415,6 +417,18 @@ spec:
       input(files, { cluster: { name: 'eu-2', labels: { env: 'prod', region: 'eu' } } }),
     );
     assert.notEqual(named.digest, rendered(input(files)).digest);
+  });
+
+  test('renders of many clusters each get their own values, and the same problems every time', () => {
+    // Files are parsed once per distinct substituted text: a shared parse must not leak one
+    // cluster's values into another's bundle, nor report a bad file only the first time.
+    for (const name of ['eu-1', 'eu-2', 'eu-1']) {
+      const b = rendered(input(files, { cluster: { name, labels: { env: 'prod', region: 'eu' } } }));
+      const web = b.objects.find((o) => o.kind === 'Deployment');
+      assert.equal((web?.metadata.labels as Record<string, string> | undefined)?.cluster, name);
+    }
+    const bad = [{ path: 'm/bad.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n' }];
+    for (let i = 0; i < 2; i++) assert.equal(failed(input(bad))[0]?.code, 'MissingField');
   });
 
   test('a commit that changes nothing rendered keeps the digest', () => {

@@ -97,7 +97,7 @@ export function renderBundle(input: RenderInput): RenderResult {
       }
       continue; // The text is incomplete; parsing it would only add confusing errors.
     }
-    located.push(...parseManifests(file.path, sub.text, errors));
+    located.push(...parseManifestsOnce(file.path, sub.text, errors));
   }
 
   const seen = new Map<string, Located>();
@@ -191,6 +191,33 @@ function explainUnresolved(ref: VariableRef, why: string): string {
     return `'\${${ref.name}' has no closing '}' on this line; close it, or write '$\${' for a literal '\${'`;
   }
   return `cannot substitute \${${ref.name}}: ${why}. For a literal '\${${ref.name}}' write '$\${${ref.name}}'`;
+}
+
+// Parsing is most of a render's cost, and most files read the same for every cluster of a
+// stage (only those naming ${cluster.*} differ): ten thousand clusters of one revision parse
+// each distinct (path, text) once. The key is the substituted text itself, so the cache can
+// never answer for different content; parsed objects are shared between bundles and must not
+// be mutated (nothing downstream does: bundles are sorted copies, encoded to JSON).
+const PARSED_BUDGET = 64 * 2 ** 20; // characters of text kept as keys (objects are about as big)
+const parsed = new Map<string, { located: Located[]; problems: Problem[] }>();
+let parsedChars = 0;
+
+function parseManifestsOnce(path: string, text: string, errors: Problem[]): Located[] {
+  const key = `${path}\0${text}`;
+  let entry = parsed.get(key);
+  if (!entry) {
+    const problems: Problem[] = [];
+    entry = { located: parseManifests(path, text, problems), problems };
+    for (const oldest of parsed.keys()) {
+      if (parsedChars + key.length <= PARSED_BUDGET) break;
+      parsed.delete(oldest);
+      parsedChars -= oldest.length;
+    }
+    parsed.set(key, entry);
+    parsedChars += key.length;
+  }
+  errors.push(...entry.problems);
+  return entry.located;
 }
 
 function parseManifests(path: string, text: string, errors: Problem[]): Located[] {
