@@ -41,17 +41,24 @@ RUN printf '%s\n' \
       'if [ "$#" -gt 0 ]; then shift; fi' \
       'case "$cmd" in' \
       '  control-plane) exec node /app/control-plane/src/server.ts "$@" ;;' \
-      '  agent) exec node /app/agent/src/main.ts "$@" ;;' \
+      '  agent) export NODE_COMPILE_CACHE=/app/.node-compile-cache; exec node /app/agent/src/main.ts "$@" ;;' \
       '  *) echo "usage: gitfleet control-plane | agent [--kubeconfig FILE] [--context NAME] (got: $cmd)" >&2; exit 64 ;;' \
       'esac' \
       > /usr/local/bin/gitfleet \
     && chmod 0755 /usr/local/bin/gitfleet \
-    && mkdir -p /var/lib/gitfleet \
-    && chown 65532:65532 /var/lib/gitfleet
+    && mkdir -p /var/lib/gitfleet /app/.node-compile-cache \
+    && chown 65532:65532 /var/lib/gitfleet /app/.node-compile-cache
 # The control plane keeps Git mirrors and, without GITFLEET_TLS_CERT_FILE, its generated gRPC
 # certificate in GITFLEET_DATA_DIR (mount a volume there to keep the certificate); the agent
 # writes nothing to disk.
 USER 65532:65532
+# Node strips the agent's TypeScript types with a WebAssembly module that stays loaded (~20 MiB
+# of resident memory) unless its compile cache already holds every stripped file. Fill the
+# cache now, as the user the agent runs as (Node keeps one cache directory per user id), so the
+# agent (its entrypoint sets NODE_COMPILE_CACHE) starts without it; it only reads the cache,
+# which suits the chart's read-only root filesystem. Run as another user, it still works, with
+# the ~20 MiB. See docs/benchmarks.md, agent footprint.
+RUN NODE_COMPILE_CACHE=/app/.node-compile-cache node /app/agent/src/main.ts --version
 EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/gitfleet"]
 CMD ["control-plane"]

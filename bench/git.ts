@@ -78,8 +78,9 @@ try {
     const policy = parsePolicy((await mirror.readFile(head, 'fleet.yaml')) ?? '');
     if (!policy.ok) throw new Error('fleet.yaml');
     const manifests = await mirror.readDir(head, 'manifests');
+    if (manifests.problems.length > 0) throw new Error(manifests.problems[0]?.message);
     const r = renderBundle({
-      files: manifests,
+      files: manifests.files,
       policy: policy.policy,
       stage: 'all',
       cluster: { name: 'c', labels: {} },

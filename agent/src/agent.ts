@@ -4,7 +4,6 @@
 // the control plane is unreachable it keeps enforcing the last desired state it holds.
 import { readFileSync } from 'node:fs';
 import type { AgentInfo, FleetStatus } from '@gitfleet/proto';
-import { type KubeConfig, VersionApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Applier } from './apply/apply.ts';
 import { ControlPlaneConnection } from './connection/connection.ts';
@@ -12,6 +11,7 @@ import { StatusOutbox } from './connection/outbound.ts';
 import { CredentialStore } from './credentials.ts';
 import { InventoryStore } from './inventory/store.ts';
 import { KubeClient } from './kube/client.ts';
+import type { ClusterAccess } from './kube/kubeconfig.ts';
 import { startProbeServer } from './probes.ts';
 import { FleetRunner } from './reconcile.ts';
 
@@ -72,7 +72,6 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
 
 export class Agent {
   readonly #config: AgentConfig;
-  readonly #kubeConfig: KubeConfig;
   readonly #logger: Logger;
   readonly #client: KubeClient;
   readonly #applier: Applier;
@@ -86,22 +85,20 @@ export class Agent {
   #ready = false;
   #probes: ReturnType<typeof startProbeServer> | undefined;
 
-  constructor(config: AgentConfig, kubeConfig: KubeConfig, logger: Logger) {
+  constructor(config: AgentConfig, access: ClusterAccess, logger: Logger) {
     this.#config = config;
-    this.#kubeConfig = kubeConfig;
     this.#logger = logger;
-    this.#client = new KubeClient(kubeConfig);
+    this.#client = new KubeClient(access);
     this.#applier = new Applier(this.#client);
     this.#inventory = new InventoryStore(this.#client, config.namespace);
-    this.#credentials = new CredentialStore(kubeConfig, config.namespace, config.credentialSecret);
+    this.#credentials = new CredentialStore(this.#client, config.namespace, config.credentialSecret);
   }
 
   /** Runs until stop() or until the credential is revoked (resolves with the reason). */
   async run(): Promise<string> {
     if (this.#config.probePort > 0)
       this.#probes = startProbeServer(this.#config.probePort, () => this.#ready);
-    const version = await this.#kubeConfig.makeApiClient(VersionApi).getCode();
-    const agent: AgentInfo = { version: AGENT_VERSION, kubernetesVersion: version.gitVersion };
+    const agent: AgentInfo = { version: AGENT_VERSION, kubernetesVersion: await this.#kubernetesVersion() };
     const connection = new ControlPlaneConnection({
       address: this.#config.controlPlane,
       caPem: this.#config.caFile ? readFileSync(this.#config.caFile, 'utf8') : null,
@@ -160,6 +157,22 @@ export class Agent {
     });
     this.stop();
     return revokedReason;
+  }
+
+  // The API server's version (`v1.35.4`); also the first request, so a cluster the agent
+  // cannot reach or authenticate to fails the start with the server's answer.
+  async #kubernetesVersion(): Promise<string> {
+    const res = await this.#client.request({ method: 'GET', path: '/version' });
+    const gitVersion = (res.body as { gitVersion?: unknown } | undefined)?.gitVersion;
+    if (res.status !== 200 || typeof gitVersion !== 'string') {
+      const detail =
+        (res.body as { message?: string } | undefined)?.message ??
+        (typeof res.body === 'string' ? res.body.slice(0, 200) : JSON.stringify(res.body));
+      throw new Error(
+        `GET ${this.#client.server}/version (${this.#client.access.source}): HTTP ${res.status}: ${detail}`,
+      );
+    }
+    return gitVersion;
   }
 
   #runner(fleet: string): FleetRunner {

@@ -1,7 +1,12 @@
 // Liveness and readiness for the kubelet: /healthz answers while the process runs; /readyz
 // once the agent holds its cluster credential (it then works even when the control plane is
 // unreachable, so readiness does not depend on the stream).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+
+// Not `import ... from 'node:http'`: an ES import of node:http reads every export, and its lazy
+// WebSocket export loads Node's bundled undici, ~13 MiB of resident memory the agent never
+// uses (see docs/benchmarks.md, agent footprint). The CommonJS exports object does not.
+const { createServer } = process.getBuiltinModule('node:http');
 
 export function startProbeServer(port: number, ready: () => boolean): Server {
   const server = createServer((req, res) => {

@@ -1,8 +1,13 @@
 // One fleet in this cluster. A pass reads top to bottom as named steps, each failure with
 // its own reason (after kustomize-controller):
 //
-//   receive → apply (server-side, staged) → prune (inventory diff) → save inventory
-//   → health (kstatus rules) → status
+//   receive → record intent (inventory ∪ new objects) → apply (server-side, staged)
+//   → prune (inventory diff) → save inventory → health (kstatus rules) → status
+//
+// The inventory is written twice: before the apply, adding what this pass may create, and
+// after the prune, holding exactly what Git has. An agent killed anywhere in between never
+// loses track of an object it created (it is in the inventory, and the next prune deletes it
+// if Git dropped it meanwhile), and a prune cut short is finished by the next pass.
 //
 // Passes are serialized and coalesced: a desired state that arrives during a pass replaces
 // any that was waiting; the newest wins. Between passes the fleet is watched for health
@@ -19,7 +24,7 @@ import type { DesiredState, FleetOptions } from './connection/inbound.ts';
 import { aggregateHealth, type HealthStatus, type ObjectHealth } from './health/health.ts';
 import { diffInventory } from './inventory/diff.ts';
 import type { InventoryStore } from './inventory/store.ts';
-import { formatRef, type KubeObject, type ObjectRef, refKey } from './objects.ts';
+import { formatRef, type KubeObject, type ObjectRef, refKey, refOf } from './objects.ts';
 
 export type FleetPhase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
 
@@ -129,9 +134,27 @@ export class FleetRunner {
     this.#attemptedRevision = held.revision;
     if (!retry) this.#set('Applying', '');
 
-    // 2. apply
-    let changes: ChangeSet;
+    // 2. record intent
     const applyOptions = { fleet: this.fleet, force: held.options.force };
+    let desired: KubeObject[];
+    try {
+      const prepared = await this.#deps.applier.prepare(held.objects, applyOptionsWithDefaults(applyOptions));
+      desired = prepared.stages.flatMap((s) => s.objects.map((o) => o.obj));
+    } catch (err) {
+      this.#set('Failed', `apply failed: ${(err as Error).message}`);
+      log.error({ err }, 'apply failed');
+      return;
+    }
+    try {
+      await this.#recordIntent(desired);
+    } catch (err) {
+      // Applying now could create objects nothing remembers; the drift interval retries.
+      this.#set('Failed', `could not record the inventory before applying: ${(err as Error).message}`);
+      log.error({ err }, 'inventory write failed');
+      return;
+    }
+    // 3. apply
+    let changes: ChangeSet;
     try {
       changes = await this.#deps.applier.apply(held.objects, applyOptions);
     } catch (err) {
@@ -142,10 +165,10 @@ export class FleetRunner {
     this.#objects = new Map(changes.entries.map((e) => [refKey(e.ref), toObjectStatus(e)]));
     const failed = changes.entries.filter((e) => e.action === 'failed');
 
-    // 3. prune (only after an apply without failures: never delete on a half-applied state)
+    // 4. prune (only after an apply without failures: never delete on a half-applied state)
     if (failed.length === 0) {
       try {
-        const pruned = await this.#prune(held);
+        const pruned = await this.#prune(held, desired);
         for (const e of pruned.entries) this.#objects.set(refKey(e.ref), toObjectStatus(e));
       } catch (err) {
         this.#set('Failed', `prune failed: ${(err as Error).message}`);
@@ -167,14 +190,33 @@ export class FleetRunner {
     this.#appliedRevision = held.revision;
     log.info({ changes: summarizeForLog(changes) }, 'applied');
 
-    // 5. health and 6. status
+    // 6. health and 7. status
     await this.#health(held);
   }
 
-  async #prune(held: Held): Promise<ChangeSet> {
-    const opts = applyOptionsWithDefaults({ fleet: this.fleet, force: held.options.force });
-    const prepared = await this.#deps.applier.prepare(held.objects, opts);
-    const desired = prepared.stages.flatMap((s) => s.objects.map((o) => o.obj));
+  /**
+   * Adds to the inventory what this pass may create, before it creates anything. The revision
+   * and digest stay those of the last complete pass. An unreadable inventory is left for the
+   * prune to report (with what to do about it).
+   */
+  async #recordIntent(desired: readonly KubeObject[]): Promise<void> {
+    let previous: Awaited<ReturnType<InventoryStore['load']>>;
+    try {
+      previous = await this.#deps.inventory.load(this.fleet);
+    } catch {
+      return;
+    }
+    const known = new Set((previous?.refs ?? []).map(refKey));
+    const added = desired.map(refOf).filter((ref) => !known.has(refKey(ref)));
+    if (added.length === 0) return;
+    await this.#deps.inventory.save(this.fleet, {
+      refs: [...(previous?.refs ?? []), ...added],
+      revision: previous?.revision ?? '',
+      digest: previous?.digest ?? '',
+    });
+  }
+
+  async #prune(held: Held, desired: readonly KubeObject[]): Promise<ChangeSet> {
     const previous = await this.#deps.inventory.load(this.fleet);
     const diff = diffInventory({
       previous: previous?.refs ?? [],
@@ -190,7 +232,7 @@ export class FleetRunner {
     for (const skip of diff.skipped) {
       result.entries.push({ ref: skip.ref, action: 'skipped', reason: skip.reason, message: skip.message });
     }
-    // 4. save inventory (what is ours now)
+    // 5. save inventory (what is ours now)
     await this.#deps.inventory.save(this.fleet, {
       refs: diff.inventory,
       revision: held.revision,

@@ -2,6 +2,7 @@
 // machine. Every value is validated here, so a bad setting stops the process at start with
 // a message naming the variable, instead of failing later somewhere else.
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
 
 export interface Config {
@@ -10,6 +11,9 @@ export interface Config {
   redisPrefix: string;
   httpHost: string;
   httpPort: number;
+  /** Certificate and key of the REST API (PEM files); without them it speaks plain HTTP. */
+  apiTlsCertFile: string | undefined;
+  apiTlsKeyFile: string | undefined;
   grpcHost: string;
   grpcPort: number;
   /** The address agents dial, printed in the helm command (host:port). */
@@ -25,10 +29,15 @@ export interface Config {
   webhookSecret: string | undefined;
   bootstrapTtlSeconds: number;
   pollIntervalSeconds: number;
+  /** A Git server silent this long fails the fetch or push (a hung server must not stall a fleet). */
+  gitTimeoutSeconds: number;
   heartbeatSeconds: number;
   agentChart: string;
   /** Domain of the author e-mail addresses in promotion commits (<caller>@<domain>). */
   commitEmailDomain: string;
+  /** Largest file of a fleet read from Git, and largest total of a fleet's manifests (bytes). */
+  gitMaxFileBytes: number;
+  gitMaxFleetBytes: number;
   logLevel: string;
 }
 
@@ -49,11 +58,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens = [{ role: 'admin', name: 'admin', token: `gfa_${randomBytes(24).toString('base64url')}` }];
   }
   const grpcHost = env.GITFLEET_GRPC_HOST ?? '0.0.0.0';
+  const apiTlsCertFile = env.GITFLEET_API_TLS_CERT_FILE || undefined;
+  const apiTlsKeyFile = env.GITFLEET_API_TLS_KEY_FILE || undefined;
+  if (Boolean(apiTlsCertFile) !== Boolean(apiTlsKeyFile)) {
+    throw new Error(
+      'GITFLEET_API_TLS_CERT_FILE and GITFLEET_API_TLS_KEY_FILE go together: set both (HTTPS) or neither (plain HTTP behind a TLS proxy)',
+    );
+  }
   return {
     redisUrl: env.GITFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.GITFLEET_REDIS_PREFIX ?? 'gitfleet',
     httpHost: env.GITFLEET_HTTP_HOST ?? '0.0.0.0',
     httpPort,
+    apiTlsCertFile,
+    apiTlsKeyFile,
     grpcHost,
     grpcPort,
     grpcPublicAddress: env.GITFLEET_GRPC_PUBLIC_ADDRESS ?? `127.0.0.1:${grpcPort}`,
@@ -69,9 +87,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: env.GITFLEET_WEBHOOK_SECRET || undefined,
     bootstrapTtlSeconds: int(env, 'GITFLEET_BOOTSTRAP_TTL_SECONDS', 3600, 1),
     pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
+    gitTimeoutSeconds: int(env, 'GITFLEET_GIT_TIMEOUT_SECONDS', 60, 1),
     heartbeatSeconds: int(env, 'GITFLEET_HEARTBEAT_SECONDS', 20, 1),
     agentChart: env.GITFLEET_AGENT_CHART ?? 'charts/gitfleet-agent',
     commitEmailDomain: env.GITFLEET_COMMIT_EMAIL_DOMAIN ?? 'gitfleet.local',
+    gitMaxFileBytes: int(env, 'GITFLEET_GIT_MAX_FILE_BYTES', DEFAULT_READ_LIMITS.maxFileBytes, 1),
+    gitMaxFleetBytes: int(env, 'GITFLEET_GIT_MAX_FLEET_BYTES', DEFAULT_READ_LIMITS.maxTotalBytes, 1),
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
 import { agentService } from './grpc/agent-service.ts';
@@ -15,10 +15,33 @@ import { FleetStore } from './reconcile/fleet-store.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
 import { StatusIngestion } from './status/ingest.ts';
-import { bullConnection } from './store/bull.ts';
+import { isRedisUnavailable, logAvailability } from './store/availability.ts';
+import { bullConnection, bullQueueConnection } from './store/bull.ts';
 import { DesiredStateStore } from './store/desired.ts';
 import { keys } from './store/keys.ts';
 import { telemetry } from './telemetry.ts';
+
+/** The control plane's logger; `destination` defaults to stdout (tests capture it). */
+export function controlPlaneLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      // Secrets never reach logs: tokens, credentials and auth headers are cut wherever they appear.
+      redact: {
+        paths: [
+          '*.token',
+          '*.password',
+          '*.credential',
+          '*.credentials',
+          'req.headers.authorization',
+          '*.bootstrapToken',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
 
 const POLL_QUEUE = 'git-poll';
 // How often rollouts are checked for a passed progressDeadline. Deadlines are minutes; a few
@@ -47,25 +70,18 @@ export class ControlPlane {
 
   constructor(config: Config, logger?: Logger) {
     this.config = config;
-    this.logger =
-      logger ??
-      pino({
-        level: config.logLevel,
-        // Secrets never reach logs: tokens, credentials and auth headers are cut wherever they appear.
-        redact: {
-          paths: [
-            '*.token',
-            '*.password',
-            '*.credential',
-            '*.credentials',
-            'req.headers.authorization',
-            '*.bootstrapToken',
-          ],
-          censor: '[redacted]',
-        },
-      });
-    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
-    this.#subscriber = this.redis.duplicate();
+    this.logger = logger ?? controlPlaneLogger(config.logLevel);
+    // Auto-pipelining: the commands issued in one tick go out in one write. After a push,
+    // thousands of agent streams sync in the same tick (desired state, sequence, bundle, acks);
+    // one write per command made socket writes the largest cost of a fan-out.
+    this.redis = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 3,
+      lazyConnect: false,
+      enableAutoPipelining: true,
+    });
+    this.#subscriber = this.redis.duplicate({ enableAutoPipelining: false });
+    logAvailability(this.redis, 'main', this.logger);
+    logAvailability(this.#subscriber, 'subscriber', this.logger);
     const k = keys(config.redisPrefix);
     this.events = new Events(this.redis, this.#subscriber, k);
     this.registry = new ClusterRegistry(this.redis, k, this.events, {
@@ -81,13 +97,17 @@ export class ControlPlane {
       ingestion: this.ingestion,
       events: this.events,
       dataDir: config.dataDir,
+      gitTimeoutMs: config.gitTimeoutSeconds * 1000,
       logger: this.logger,
+      limits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
     });
     this.#pollQueue = new Queue(POLL_QUEUE, {
-      connection: bullConnection(this.redis),
+      connection: bullQueueConnection(this.redis),
       prefix: `${k.prefix}:bull`,
       telemetry: telemetry().bullmq,
     });
+    // Connection errors surface in the calls that fail (and in one line from logAvailability).
+    this.#pollQueue.on('error', () => {});
   }
 
   /** The CA agents must trust to reach the gRPC listener (the certificate itself when self-signed). */
@@ -124,7 +144,10 @@ export class ControlPlane {
         concurrency: 4,
       },
     );
-    this.#pollWorker.on('error', (err) => this.logger.warn({ err }, 'git poll worker error'));
+    // While Redis is away every reconnect attempt errors: logAvailability says it once.
+    this.#pollWorker.on('error', (err) => {
+      if (!isRedisUnavailable(err, this.redis)) this.logger.warn({ err }, 'git poll worker error');
+    });
     for (const name of await this.fleets.names()) await this.schedulePolling(name);
     // A cluster that stops reporting triggers no re-plan, so its rollout's deadline is watched here.
     this.#deadlineTimer = setInterval(() => void this.#replanOverdueRollouts(), DEADLINE_CHECK_MS);
@@ -174,7 +197,7 @@ export class ControlPlane {
           );
       }
     } catch (err) {
-      this.logger.warn({ err }, 'rollout deadline check failed');
+      if (!isRedisUnavailable(err, this.redis)) this.logger.warn({ err }, 'rollout deadline check failed');
     } finally {
       this.#checkingDeadlines = false;
     }

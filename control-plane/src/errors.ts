@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'StageNotFound'
   | 'GitError'
   | 'Conflict'
+  | 'StoreUnavailable'
   | 'Internal';
 
 export class ApiError extends Error {
@@ -37,3 +38,11 @@ export class ApiError extends Error {
 export const notFound = (code: ErrorCode, message: string) => new ApiError(404, code, message);
 export const invalid = (message: string, details?: unknown) =>
   new ApiError(400, 'InvalidRequest', message, details);
+
+/** Redis is unreachable: nothing is wrong with the request, and the same call works once it is back. */
+export const storeUnavailable = () =>
+  new ApiError(
+    503,
+    'StoreUnavailable',
+    'the control plane cannot reach Redis, where it keeps its state: retry in a few seconds (GET /readyz answers 200 again once Redis is back)',
+  );

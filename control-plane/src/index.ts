@@ -2,7 +2,7 @@
 // and build its REST app.
 export { buildApp } from './app.ts';
 export { type Config, loadConfig } from './config.ts';
-export { ControlPlane } from './control-plane.ts';
+export { ControlPlane, controlPlaneLogger } from './control-plane.ts';
 export { ApiError, type ErrorCode } from './errors.ts';
 export type { GitfleetEvent } from './events.ts';
 export type { ClusterFleetStatus, FleetPhase } from './status/types.ts';

@@ -3,7 +3,7 @@
 // generated certificate). Tests talk to it the way users and agents do.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { buildApp, ControlPlane, loadConfig } from '@gitfleet/control-plane';
+import { buildApp, ControlPlane, controlPlaneLogger, loadConfig } from '@gitfleet/control-plane';
 import { AgentServiceClient } from '@gitfleet/proto';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -28,6 +28,8 @@ export interface TestControlPlane {
   ): Promise<{ status: number; body: T }>;
   /** A gRPC client trusting the control plane's CA. */
   grpcClient(): AgentServiceClient;
+  /** Every log line so far (JSON, one per line) when started with `captureLogs`, else ''. */
+  logs(): string;
   /** keepState leaves the data dir for a restart (startTestControlPlane({ restartOf })). */
   stop(options?: { keepState?: boolean }): Promise<void>;
 }
@@ -45,6 +47,11 @@ export interface TestControlPlaneOptions {
   restartOf?: TestControlPlane;
   /** A second replica of a running one: same Redis prefix and tokens, own data dir and port. */
   replicaOf?: TestControlPlane;
+  /**
+   * Keep the control plane's log lines (at debug level, through its production logger with
+   * its redaction) for `logs()`, e.g. to check that secrets never reach them.
+   */
+  captureLogs?: boolean;
 }
 
 export async function startTestControlPlane(options: TestControlPlaneOptions): Promise<TestControlPlane> {
@@ -64,7 +71,11 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
     GITFLEET_LOG_LEVEL: process.env.GITFLEET_TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const cp = new ControlPlane(config, pino({ level: config.logLevel }));
+  const captured: string[] = [];
+  const logger = options.captureLogs
+    ? controlPlaneLogger('debug', { write: (line: string) => void captured.push(line) })
+    : pino({ level: config.logLevel });
+  const cp = new ControlPlane(config, logger);
   await cp.start();
   const app = await buildApp(cp);
   const grpcAddress = `127.0.0.1:${cp.grpcPort}`;
@@ -78,6 +89,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
     viewerToken,
     grpcAddress,
     caPem: cp.caPem,
+    logs: () => captured.join(''),
     async api<T>(method: string, url: string, body?: unknown, token = adminToken) {
       const res = await app.inject({
         method: method as 'GET',

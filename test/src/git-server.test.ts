@@ -137,6 +137,20 @@ describe('startGitServer', () => {
     await response.body?.cancel();
   });
 
+  test('failWith() answers every request with an error until it is cleared', async () => {
+    await server.createRepo('flaky', { 'a.txt': 'a\n' });
+    server.failWith(500);
+    try {
+      await assert.rejects(
+        git.clone({ fs, http, dir: join(clones, 'flaky-1'), url: server.repoUrl('flaky'), onAuth }),
+        (err: unknown) => err instanceof Errors.HttpError && err.data.statusCode === 500,
+      );
+    } finally {
+      server.failWith(null);
+    }
+    await cloneWithIsomorphicGit('flaky');
+  });
+
   test('log() lists commits newest first and filters by path', async () => {
     const author = { name: 'Ada', email: 'ada@example.com' };
     const init = await server.createRepo(

@@ -48,6 +48,8 @@ export interface GitServer {
   log(name: string, options?: { path?: string; ref?: string }): Promise<GitLogEntry[]>;
   /** Number of requests served, for tests that check fetches happened. */
   readonly requestCount: number;
+  /** A broken forge: every request is answered with this HTTP status, until called with null. */
+  failWith(status: number | null): void;
   stop(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ export async function startGitServer(
   const url = `http://127.0.0.1:${port}`;
   const children = new Set<ChildProcess>();
   let requestCount = 0;
+  let failStatus: number | null = null;
 
   const serveCgi = (req: IncomingMessage, res: ServerResponse, user: string) => {
     const requestUrl = new URL(req.url ?? '/', url);
@@ -245,6 +248,12 @@ export async function startGitServer(
 
   const server = createServer((req, res) => {
     requestCount++;
+    if (failStatus !== null) {
+      req.resume();
+      res.writeHead(failStatus, { 'Content-Type': 'text/plain' });
+      res.end(`failure injected by the test (HTTP ${failStatus})\n`);
+      return;
+    }
     const user = authenticate(req, username, password);
     if (!user) {
       // Drain the body so the client sees the 401 rather than a reset connection.
@@ -373,6 +382,9 @@ export async function startGitServer(
     log,
     get requestCount() {
       return requestCount;
+    },
+    failWith(status) {
+      failStatus = status;
     },
     stop,
   };

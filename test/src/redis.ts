@@ -13,6 +13,10 @@ export interface RedisServer {
   port: number;
   /** The server's working directory (holds the AOF files when `aof` is on). */
   dir: string;
+  /** SIGKILL, keeping the data dir: an outage (with `aof`, nothing acknowledged is lost). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data dir after kill(); resolves once it answers PING. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,10 +92,11 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
     '--logfile',
     '',
   ];
-  const proc = startProcess('redis-server', REDIS_BINARY, args, {
-    cwd: dir,
-    logFile: join(dir, 'redis.log'),
-  });
+  const launch = () =>
+    startProcess('redis-server', REDIS_BINARY, args, { cwd: dir, logFile: join(dir, 'redis.log') });
+  let proc = launch();
+  const answers = () =>
+    waitUntil(`redis-server on port ${port} to answer PING`, () => ping(port), { timeoutMs: 20_000, proc });
 
   let stopped = false;
   const stop = async () => {
@@ -111,14 +116,21 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
     await rm(dir, { recursive: true, force: true });
   };
 
+  const kill = async () => {
+    if (!proc.exited && proc.child.pid) process.kill(-proc.child.pid, 'SIGKILL');
+    await proc.stop();
+  };
+  const restart = async () => {
+    if (!proc.exited) throw new Error(`redis-server on port ${port} is still running: kill() it first`);
+    proc = launch();
+    await answers();
+  };
+
   try {
-    await waitUntil(`redis-server on port ${port} to answer PING`, () => ping(port), {
-      timeoutMs: 20_000,
-      proc,
-    });
+    await answers();
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, dir, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, dir, kill, restart, stop };
 }

@@ -5,14 +5,18 @@
 import {
   type AgentInfo,
   AgentServiceClient,
+  type ConnectRequest,
   type ConnectResponse,
   type FleetStatus,
-  type RunningFleet,
+  type ReportAck,
+  ReportOutcome,
 } from '@gitfleet/proto';
 import { type ClientDuplexStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
-import { ChunkAssembler, type DesiredState } from './inbound.ts';
+import { StreamDispatcher, type StreamHandlers } from './dispatch.ts';
+
+export type { StreamHandlers } from './dispatch.ts';
 
 export interface ConnectionOptions {
   /** host:port of the control plane's gRPC listener. */
@@ -27,26 +31,23 @@ export interface ConnectionOptions {
   backoff?: { baseMs: number; capMs: number };
 }
 
-export interface StreamHandlers {
-  /** What the agent runs now, sent in every Hello. */
-  running(): RunningFleet[];
-  /** A complete, digest-checked desired state. Resolves once it is accepted for applying. */
-  onDesired(desired: DesiredState): Promise<void>;
-  /** The fleet no longer targets this cluster. */
-  onRemoved(fleet: string, prune: boolean): Promise<void>;
-  /** The credential was revoked (cluster deleted): the agent stops and says so. */
-  onRevoked(message: string): void;
-  /** Connection state, for logs and status. */
-  onConnected?(connected: boolean): void;
-}
+/** How long a report may wait for its answer before it is sent again. */
+const REPORT_TIMEOUT_MS = 15_000;
+
+/** Refusals that a retry of the same report cannot change. */
+const PERMANENT = new Set<number>([status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED, status.OUT_OF_RANGE]);
 
 export class ControlPlaneConnection {
   readonly #options: ConnectionOptions;
   readonly #client: AgentServiceClient;
   #credential: string | undefined;
-  #stream: ClientDuplexStream<import('@gitfleet/proto').ConnectRequest, ConnectResponse> | undefined;
+  #stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
   #stopped = false;
   #lastSequence = 0;
+  /** The current stream was answered with Synced: reports may go on it. */
+  #streamSynced = false;
+  /** Reports sent on the stream, by sequence, until their ReportAck (undefined: stream lost). */
+  readonly #reportWaiters = new Map<number, (ack: ReportAck | undefined) => void>();
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -81,15 +82,64 @@ export class ControlPlaneConnection {
     });
   }
 
+  /**
+   * Sends one report; rejects while it should be retried. While the stream is up (Synced) the
+   * report goes on it, answered by a ReportAck; otherwise as a ReportStatus call. A report the
+   * control plane refuses for what it is (invalid, too large) would be refused again forever
+   * and hold up the ones behind it: it is logged and dropped instead.
+   */
   reportStatus(sequence: number, fleetStatus: FleetStatus): Promise<void> {
+    if (this.#stream && this.#streamSynced) return this.#reportOnStream(this.#stream, sequence, fleetStatus);
     return new Promise((resolve, reject) => {
       this.#client.reportStatus(
         { sequence, status: fleetStatus },
         this.#metadata(),
-        { deadline: Date.now() + 15_000 },
-        (err) => (err ? reject(err) : resolve()),
+        { deadline: Date.now() + REPORT_TIMEOUT_MS },
+        (err) => {
+          if (!err) resolve();
+          else if (PERMANENT.has(err.code)) {
+            this.#dropRefused(fleetStatus, sequence, status[err.code], err.details);
+            resolve();
+          } else reject(err);
+        },
       );
     });
+  }
+
+  #reportOnStream(
+    stream: ClientDuplexStream<ConnectRequest, ConnectResponse>,
+    sequence: number,
+    fleetStatus: FleetStatus,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => settle(new Error('no answer to a status report in time')),
+        REPORT_TIMEOUT_MS,
+      );
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        this.#reportWaiters.delete(sequence);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.#reportWaiters.set(sequence, (ack) => {
+        if (!ack) settle(new Error('stream lost before the report was answered'));
+        else if (ack.outcome === ReportOutcome.REPORT_OUTCOME_RETRY) settle(new Error(ack.reason));
+        else {
+          if (ack.outcome === ReportOutcome.REPORT_OUTCOME_REFUSED)
+            this.#dropRefused(fleetStatus, sequence, 'REFUSED', ack.reason);
+          settle();
+        }
+      });
+      stream.write({ kind: { $case: 'report', value: { sequence, status: fleetStatus } } });
+    });
+  }
+
+  #dropRefused(fleetStatus: FleetStatus, sequence: number, code: string, reason: string): void {
+    this.#options.logger.error(
+      { fleet: fleetStatus.fleet, sequence, code, reason },
+      'the control plane refused a status report; dropped',
+    );
   }
 
   /** Holds the stream until stop(), reconnecting with exponential backoff and full jitter. */
@@ -119,7 +169,17 @@ export class ControlPlaneConnection {
     return new Promise((resolve) => {
       const stream = this.#client.connect(this.#metadata());
       this.#stream = stream;
-      const assembler = new ChunkAssembler();
+      this.#streamSynced = false;
+      const dispatcher = new StreamDispatcher({
+        handlers,
+        logger: this.#options.logger,
+        send: (msg) => stream.write(msg),
+        onSynced: () => {
+          this.#streamSynced = true;
+          onSynced();
+        },
+        lastSequence: this.#lastSequence,
+      });
       let work = Promise.resolve();
       let settled = false;
       const finish = (revoked: boolean, message: string) => {
@@ -127,6 +187,9 @@ export class ControlPlaneConnection {
         settled = true;
         clearInterval(heartbeat);
         this.#stream = undefined;
+        this.#streamSynced = false;
+        // Reports waiting for an answer go back to the outbox, which sends them again.
+        for (const waiter of [...this.#reportWaiters.values()]) waiter(undefined);
         resolve({ revoked, message });
       };
       const heartbeat = setInterval(() => {
@@ -134,9 +197,17 @@ export class ControlPlaneConnection {
       }, this.#options.heartbeatMs ?? 20_000);
 
       stream.on('data', (msg: ConnectResponse) => {
+        // A report's answer must not wait behind an apply that may take minutes.
+        if (msg.kind?.$case === 'reportAck') {
+          this.#reportWaiters.get(msg.kind.value.sequence)?.(msg.kind.value);
+          return;
+        }
         // Messages are handled strictly in order: an ack must never overtake its apply.
         work = work
-          .then(() => this.#handle(msg, assembler, handlers, stream, onSynced))
+          .then(async () => {
+            await dispatcher.handle(msg);
+            this.#lastSequence = Math.max(this.#lastSequence, dispatcher.lastSequence);
+          })
           .catch((err) => {
             this.#options.logger.error({ err }, 'could not handle a message from the control plane');
           });
@@ -156,44 +227,6 @@ export class ControlPlaneConnection {
         },
       });
     });
-  }
-
-  async #handle(
-    msg: ConnectResponse,
-    assembler: ChunkAssembler,
-    handlers: StreamHandlers,
-    stream: ClientDuplexStream<import('@gitfleet/proto').ConnectRequest, ConnectResponse>,
-    onSynced: () => void,
-  ): Promise<void> {
-    switch (msg.kind?.$case) {
-      case 'chunk': {
-        const desired = assembler.accept(msg.kind.value);
-        if (!desired) return;
-        await handlers.onDesired(desired);
-        this.#lastSequence = Math.max(this.#lastSequence, desired.sequence);
-        stream.write({
-          kind: {
-            $case: 'ack',
-            value: { sequence: desired.sequence, fleet: desired.fleet, bundleDigest: desired.digest },
-          },
-        });
-        return;
-      }
-      case 'removed': {
-        const { sequence, fleet, prune } = msg.kind.value;
-        await handlers.onRemoved(fleet, prune);
-        this.#lastSequence = Math.max(this.#lastSequence, sequence);
-        stream.write({ kind: { $case: 'ack', value: { sequence, fleet, bundleDigest: '' } } });
-        return;
-      }
-      case 'synced':
-        this.#lastSequence = Math.max(this.#lastSequence, msg.kind.value.sequence);
-        onSynced();
-        handlers.onConnected?.(true);
-        return;
-      default:
-        return;
-    }
   }
 
   stop(): void {

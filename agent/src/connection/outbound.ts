@@ -1,13 +1,26 @@
-// Status reports on their way up. The outbox keeps the latest report per fleet (an older
-// one that was never sent is worthless once a newer exists) and sends them one at a time,
-// each with a per-cluster sequence number, until the control plane acknowledges it. While
-// the control plane is unreachable reports wait here; nothing is dropped but superseded ones.
+// Status reports on their way up, sent one at a time, each with a per-cluster sequence number,
+// until the control plane acknowledges it. While the control plane is unreachable reports wait
+// here, and what they say survives the outage: per fleet the outbox keeps each change of phase
+// or revision (Drifted → Ready → Drifted …), not only the last report, so the status history
+// shows what happened while the link was down. A report in the same phase and at the same
+// revision as the one waiting before it replaces that one (it says all the older one said),
+// and a fleet keeps at most MAX_PER_FLEET waiting reports, the newest.
 import type { FleetStatus } from '@gitfleet/proto';
 
 export type ReportSender = (sequence: number, status: FleetStatus) => Promise<void>;
 
+/** Waiting reports kept per fleet: an outage of hours with drift every minute stays bounded. */
+export const MAX_PER_FLEET = 16;
+
+const sameState = (a: FleetStatus, b: FleetStatus) =>
+  a.phase === b.phase &&
+  a.appliedRevision === b.appliedRevision &&
+  a.attemptedRevision === b.attemptedRevision &&
+  a.desiredDigest === b.desiredDigest;
+
 export class StatusOutbox {
-  readonly #pending = new Map<string, FleetStatus>();
+  readonly #pending = new Map<string, FleetStatus[]>();
+  readonly #sequences = new WeakMap<FleetStatus, number>();
   readonly #send: ReportSender;
   readonly #retryMs: number;
   #lastSequence = 0;
@@ -20,13 +33,20 @@ export class StatusOutbox {
     this.#retryMs = options.retryMs ?? 2000;
   }
 
-  /** Number of fleets with a report not yet acknowledged. */
+  /** Number of reports not yet acknowledged. */
   get size(): number {
-    return this.#pending.size;
+    let n = 0;
+    for (const queue of this.#pending.values()) n += queue.length;
+    return n;
   }
 
   put(status: FleetStatus): void {
-    this.#pending.set(status.fleet, status);
+    const queue = this.#pending.get(status.fleet) ?? [];
+    const last = queue.at(-1);
+    if (last && sameState(last, status)) queue[queue.length - 1] = status;
+    else queue.push(status);
+    if (queue.length > MAX_PER_FLEET) queue.splice(0, queue.length - MAX_PER_FLEET);
+    this.#pending.set(status.fleet, queue);
     this.#wake?.();
     if (!this.#running) void this.#run();
   }
@@ -49,12 +69,24 @@ export class StatusOutbox {
     this.#running = true;
     try {
       while (!this.#stopped && this.#pending.size > 0) {
-        const [fleet, status] = this.#pending.entries().next().value as [string, FleetStatus];
-        const sequence = this.nextSequence();
+        const [fleet, queue] = this.#pending.entries().next().value as [string, FleetStatus[]];
+        const status = queue[0];
+        if (!status) {
+          this.#pending.delete(fleet);
+          continue;
+        }
+        // A retry keeps the report's sequence: when an earlier attempt was enqueued and only its
+        // ack was lost, the control plane sees a duplicate instead of storing the report twice.
+        const sequence = this.#sequences.get(status) ?? this.nextSequence();
+        this.#sequences.set(status, sequence);
         try {
           await this.#send(sequence, status);
-          // A newer report may have replaced this one while it was in flight: keep that.
-          if (this.#pending.get(fleet) === status) this.#pending.delete(fleet);
+          // A newer report in the same state may have replaced this one while it was in
+          // flight (or the cap pushed it out): then there is nothing to take off.
+          if (queue[0] === status) queue.shift();
+          // Fleets take turns: one that keeps changing must not hold back the others.
+          this.#pending.delete(fleet);
+          if (queue.length > 0) this.#pending.set(fleet, queue);
         } catch {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, this.#retryMs);

@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import {
-  collectionPath,
-  currentNamespace,
-  groupVersion,
-  loadKubeConfig,
-  mapConcurrent,
-  objectPath,
-} from './client.ts';
+import { describe, it } from 'node:test';
+import { collectionPath, groupVersion, mapConcurrent, objectPath } from './client.ts';
 
 describe('paths', () => {
   const deployments = { group: 'apps', version: 'v1', plural: 'deployments', namespaced: true };
@@ -74,55 +64,6 @@ describe('mapConcurrent', () => {
         return n;
       }),
       /two/,
-    );
-  });
-});
-
-describe('loadKubeConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gitfleet-kubeconfig-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config');
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters:
-- name: a
-  cluster: { server: 'https://127.0.0.1:6443' }
-- name: b
-  cluster: { server: 'https://127.0.0.2:6443' }
-users:
-- name: u
-  user: { token: t }
-contexts:
-- name: ctx-a
-  context: { cluster: a, user: u, namespace: agents }
-- name: ctx-b
-  context: { cluster: b, user: u }
-current-context: ctx-a
-`,
-  );
-
-  it('reads a kubeconfig file, its current context or the one asked for', () => {
-    assert.equal(loadKubeConfig({ kubeconfig: file }).getCurrentCluster()?.server, 'https://127.0.0.1:6443');
-    assert.equal(
-      loadKubeConfig({ kubeconfig: file, context: 'ctx-b' }).getCurrentCluster()?.server,
-      'https://127.0.0.2:6443',
-    );
-  });
-
-  it('names the contexts there are when asked for one that is not', () => {
-    assert.throws(
-      () => loadKubeConfig({ kubeconfig: file, context: 'nope' }),
-      /no context "nope" \(it has: ctx-a, ctx-b\)/,
-    );
-  });
-
-  it('takes the namespace from the context', () => {
-    assert.equal(currentNamespace(loadKubeConfig({ kubeconfig: file })), 'agents');
-    assert.equal(
-      currentNamespace(loadKubeConfig({ kubeconfig: file, context: 'ctx-b' }), 'fallback'),
-      'fallback',
     );
   });
 });

@@ -1,82 +1,35 @@
-// The agent's connection to its cluster's API server: a KubeConfig (in-cluster or a file),
-// discovery with a cache, and raw JSON requests.
+// The agent's connection to its cluster's API server: discovery with a cache, and raw JSON
+// requests over one keep-alive agent. Where the server is and how to authenticate comes from
+// kubeconfig.ts (a kubeconfig file or the Pod's ServiceAccount).
 //
-// @kubernetes/client-node provides the KubeConfig and its authentication (client
-// certificates, bearer tokens, the in-cluster token file it re-reads, exec plugins). The
-// requests themselves are made here with node:https, because the generic KubernetesObjectApi
-// is not enough for an applier:
-//   - it deserializes responses into its generated models, which turns timestamps into Dates
-//     and drops fields its models do not know (newer API fields, anything in a custom
-//     resource), so a live object could not be compared with a dry-run result;
-//   - it hides the HTTP status, and server-side apply answers 201 when it created the object;
-//   - it reads the certificate files again and builds a new connection pool, so a new TLS
-//     connection, for every request (client-node 2.0), which would dominate the time of an
-//     apply of a thousand objects. Here one keep-alive agent serves all requests.
+// Requests are made here with node:https rather than through a generated client, because an
+// applier needs the API server's JSON as it is (generated models turn timestamps into Dates
+// and drop fields they do not know: newer API fields, anything in a custom resource), the
+// HTTP status (server-side apply answers 201 when it created the object), and one pool of
+// kept-alive TLS connections for a thousand requests.
 // Discovery is cached per group/version; a kind that is missing is looked up again (at most
 // once per `discoveryRefreshMs`, concurrent lookups sharing one request), and the applier
 // invalidates a group when it has just applied a CustomResourceDefinition of it.
 
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type http from 'node:http';
+import type https from 'node:https';
 import { ApplyError, fromApiStatus } from '../apply/errors.ts';
 import type { KubeObject, ObjectRef } from '../objects.ts';
 import { formatRef } from '../objects.ts';
+import {
+  type ClusterAccess,
+  type CredentialReader,
+  credentialReader,
+  type KubeConfigSource,
+  loadKubeConfig,
+} from './kubeconfig.ts';
 
-export interface KubeConfigSource {
-  // Path of a kubeconfig file. Without it, and without `inCluster`, the usual defaults apply:
-  // in-cluster when running in a Pod, else $KUBECONFIG or ~/.kube/config.
-  kubeconfig?: string;
-  // Context to use from the kubeconfig file; its current context otherwise.
-  context?: string;
-  // The Pod's ServiceAccount (token, CA and namespace under /var/run/secrets).
-  inCluster?: boolean;
-}
+export { type ClusterAccess, type KubeConfigSource, loadKubeConfig } from './kubeconfig.ts';
 
-export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (source.inCluster) {
-    kc.loadFromCluster();
-  } else if (source.kubeconfig) {
-    kc.loadFromFile(source.kubeconfig);
-  } else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) {
-    kc.loadFromCluster();
-  } else {
-    kc.loadFromDefault();
-  }
-  if (source.context) {
-    if (!kc.getContextObject(source.context)) {
-      throw new Error(
-        `kubeconfig has no context "${source.context}" (it has: ${kc
-          .getContexts()
-          .map((c) => c.name)
-          .join(', ')})`,
-      );
-    }
-    kc.setCurrentContext(source.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error(
-      `kubeconfig${source.kubeconfig ? ` ${source.kubeconfig}` : ''} has no current cluster: ` +
-        'set current-context, or pass a context',
-    );
-  }
-  return kc;
-}
-
-const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-// The namespace the agent runs in: the kubeconfig context's, else the Pod's, else `fallback`.
-export function currentNamespace(kc: KubeConfig, fallback = 'default'): string {
-  const fromContext = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  if (fromContext) return fromContext;
-  try {
-    return readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim() || fallback;
-  } catch {
-    return fallback;
-  }
-}
+// Not ES imports: importing node:http reads its lazy WebSocket export, which loads Node's
+// bundled undici (~13 MiB of resident memory) for nothing; see probes.ts.
+const nodeHttp = process.getBuiltinModule('node:http');
+const nodeHttps = process.getBuiltinModule('node:https');
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -133,12 +86,13 @@ interface Connection {
 }
 
 // Authentication material is read again this often, so rotated tokens and certificates are
-// picked up (client-node's token-file authenticator itself re-reads at most once a minute).
+// picked up (projected ServiceAccount tokens are refreshed by the kubelet well before expiry).
 const AUTH_REFRESH_MS = 60_000;
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly access: ClusterAccess;
   readonly server: string;
+  readonly #credentials: CredentialReader;
   readonly #options: Required<KubeClientOptions>;
   #connection: Promise<Connection> | undefined;
   readonly #groupVersions = new Map<string, GroupVersionEntry>();
@@ -146,11 +100,10 @@ export class KubeClient {
   #preferred: { fetchedAt: number; versions: Map<string, string> } | undefined;
   #pendingPreferred: Promise<Map<string, string>> | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
-    this.kubeConfig = kubeConfig;
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster: set current-context');
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(access: ClusterAccess, options: KubeClientOptions = {}) {
+    this.access = access;
+    this.server = access.server;
+    this.#credentials = credentialReader(access);
     this.#options = {
       maxSockets: options.maxSockets ?? 32,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
@@ -212,7 +165,7 @@ export class KubeClient {
     if (current && !refresh && Date.now() - current.createdAt < AUTH_REFRESH_MS) return current;
     // Another request renewed it while this one waited: use theirs rather than renew twice.
     if (this.#connection !== seen && this.#connection) return this.#connect(false);
-    const pending = this.#makeConnection(current);
+    const pending = this.#makeConnection(current, refresh);
     this.#connection = pending;
     try {
       return await pending;
@@ -222,21 +175,10 @@ export class KubeClient {
     }
   }
 
-  async #makeConnection(previous: Connection | undefined): Promise<Connection> {
-    const opts: https.RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const tls = {
-      ...(opts.ca ? { ca: opts.ca as Buffer } : {}),
-      ...(opts.cert ? { cert: opts.cert as Buffer } : {}),
-      ...(opts.key ? { key: opts.key as Buffer } : {}),
-    };
+  async #makeConnection(previous: Connection | undefined, refresh: boolean): Promise<Connection> {
+    const { authorization, ...tls } = await this.#credentials(refresh);
     const headers: Record<string, string> = { 'User-Agent': this.#options.userAgent };
-    for (const [name, value] of Object.entries(opts.headers ?? {})) {
-      if (value !== undefined) headers[name] = String(value);
-    }
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    // client-node made an agent of its own (without keep-alive); only its TLS settings are used.
-    (opts.agent as http.Agent | undefined)?.destroy();
+    if (authorization) headers.Authorization = authorization;
     if (previous && sameTls(previous.tls, tls)) {
       return { createdAt: Date.now(), agent: previous.agent, headers, tls };
     }
@@ -245,12 +187,12 @@ export class KubeClient {
       keepAlive: true,
       maxSockets: this.#options.maxSockets,
       ...tls,
+      rejectUnauthorized: !this.access.insecureSkipTlsVerify,
     };
-    if (opts.rejectUnauthorized !== undefined) agentOptions.rejectUnauthorized = opts.rejectUnauthorized;
-    if (opts.servername !== undefined) agentOptions.servername = opts.servername;
+    if (this.access.tlsServerName) agentOptions.servername = this.access.tlsServerName;
     const agent = this.server.startsWith('http:')
-      ? new http.Agent(agentOptions)
-      : new https.Agent(agentOptions);
+      ? new nodeHttp.Agent(agentOptions)
+      : new nodeHttps.Agent(agentOptions);
     return { createdAt: Date.now(), agent, headers, tls };
   }
 
@@ -268,7 +210,7 @@ export class KubeClient {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const transport = url.protocol === 'http:' ? http : https;
+    const transport = url.protocol === 'http:' ? nodeHttp : nodeHttps;
     return new Promise<KubeResponse>((resolve, reject) => {
       const request = transport.request(
         url,

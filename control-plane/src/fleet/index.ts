@@ -30,6 +30,7 @@ export {
   type ClusterPlanReason,
   checkPromotion,
   defaultPromotionRevision,
+  dropsEveryCluster,
   type NotReadyCluster,
   type Plan,
   type PlanInput,

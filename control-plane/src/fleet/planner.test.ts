@@ -6,6 +6,7 @@ import {
   type ClusterInfo,
   checkPromotion,
   defaultPromotionRevision,
+  dropsEveryCluster,
   type Plan,
   type PlanInput,
   plan,
@@ -548,5 +549,36 @@ describe('promotions', () => {
       () => defaultPromotionRevision(three, 'qa', q),
       (e: unknown) => e instanceof FleetError && e.code === 'StageNotFound',
     );
+  });
+});
+
+describe('dropsEveryCluster: a commit that would un-target every cluster', () => {
+  const clusters: ClusterInfo[] = [
+    { name: 'dev-1', labels: { env: 'dev' } },
+    { name: 'prod-1', labels: { env: 'prod' } },
+  ];
+  const before = policyOf('stages:\n  - name: dev\n    selector: { matchLabels: { env: dev } }\n');
+  const typo = policyOf('stages:\n  - name: dev\n    selector: { matchLabels: { env: dve } }\n');
+
+  test('is refused, naming the file, the stages and the clusters it would leave', () => {
+    const p = dropsEveryCluster(typo, before, clusters, 'shop/fleet.yaml');
+    assert.equal(p?.code, 'NoClusterSelected');
+    assert.equal(p?.file, 'shop/fleet.yaml');
+    assert.match(
+      p?.message ?? '',
+      /^shop\/fleet\.yaml: no stage selects any registered cluster \(stages 'dev'\)/,
+    );
+    assert.match(p?.message ?? '', /the 1 cluster\(s\) that run it \(dev-1\).*allowEmpty: true/);
+  });
+
+  test('passes with allowEmpty, for a new fleet, when some cluster stays, or when none ran it', () => {
+    const optedIn = policyOf(
+      'stages:\n  - name: dev\n    selector: { matchLabels: { env: dve } }\napply: { allowEmpty: true }\n',
+    );
+    assert.equal(dropsEveryCluster(optedIn, before, clusters), null);
+    assert.equal(dropsEveryCluster(typo, null, clusters), null);
+    const moved = policyOf('stages:\n  - name: dev\n    selector: { matchLabels: { env: prod } }\n');
+    assert.equal(dropsEveryCluster(moved, before, clusters), null);
+    assert.equal(dropsEveryCluster(typo, typo, clusters), null);
   });
 });

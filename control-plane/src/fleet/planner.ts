@@ -251,3 +251,33 @@ export function defaultPromotionRevision(
   if (!source) throw new FleetError('StageNotFound', `the plan has no stage '${from}'`);
   return { from, revision: source.revision };
 }
+
+/**
+ * A policy whose stages select none of the clusters that `previous` (the policy in force)
+ * selects would remove the fleet from all of them and prune everything it deployed: most
+ * likely a typo in a selector. Like an empty render, that takes `apply.allowEmpty: true`.
+ * Returns the problem, or null when the policy may take effect.
+ */
+export function dropsEveryCluster(
+  policy: FleetPolicy,
+  previous: FleetPolicy | null,
+  clusters: ClusterInfo[],
+  file = 'fleet.yaml',
+): Problem | null {
+  if (!previous || policy.apply.allowEmpty) return null;
+  const selectedBy = (p: FleetPolicy) =>
+    clusters
+      .filter((c) => p.stages.some((s) => matchesSelector(c.labels, s.selector)))
+      .map((c) => c.name)
+      .sort(byName);
+  const running = selectedBy(previous);
+  if (running.length === 0 || selectedBy(policy).length > 0) return null;
+  const listed =
+    running.slice(0, 5).join(', ') + (running.length > 5 ? `, and ${running.length - 5} more` : '');
+  return problem(
+    'NoClusterSelected',
+    file,
+    undefined,
+    `no stage selects any registered cluster (stages ${policy.stages.map((s) => `'${s.name}'`).join(', ')}); this commit would remove the fleet from the ${running.length} cluster(s) that run it (${listed}) and prune what it deployed there. Fix the selectors, or set \`apply: { allowEmpty: true }\` if that is intended`,
+  );
+}

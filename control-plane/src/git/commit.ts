@@ -51,7 +51,9 @@ export async function commitFileChange(mirror: GitMirror, change: FileChange): P
   for (let attempt = 1; ; attempt++) {
     const current = await mirror.readFile(head, change.path);
     if (current === null) {
-      throw new GitError(`${change.path} does not exist at ${head.slice(0, 7)} on ${change.branch}`);
+      throw new GitError(`${change.path} does not exist at ${head.slice(0, 7)} on ${change.branch}`, {
+        refused: true,
+      });
     }
     const next = change.edit(current, head, attempt);
     if (next === null || next === current) return null;
@@ -113,7 +115,7 @@ async function replaceInTree(
   const index = tree.findIndex((e) => e.path === name);
   const entry = tree[index];
   if (!entry || (rest.length === 0 ? entry.type !== 'blob' : entry.type !== 'tree')) {
-    throw new GitError(`${path} is not a file in the repository`);
+    throw new GitError(`${path} is not a file in the repository`, { refused: true });
   }
   const oid = rest.length === 0 ? blob : await replaceInTree(gitdir, entry.oid, rest, blob, path);
   // The mode stays as it was (an executable bit is not ours to drop).

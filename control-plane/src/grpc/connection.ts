@@ -4,13 +4,25 @@
 // sent), and `sync()` sends only what differs from the desired state in Redis. Syncs are
 // serialized and coalesced: a burst of changes while one sync runs causes one more sync, not
 // one per change. Delivery is at-least-once: after a reconnect the agent's Hello is the truth.
-import type { ConnectRequest, ConnectResponse, Hello } from '@gitfleet/proto';
+import {
+  type ConnectRequest,
+  type ConnectResponse,
+  type Hello,
+  ReportOutcome,
+  type ReportStatusRequest,
+} from '@gitfleet/proto';
 import { status as grpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { GitfleetEvent } from '../events.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
+import type { StatusIngestion } from '../status/ingest.ts';
+import { isRedisUnavailable } from '../store/availability.ts';
 import type { DesiredStateStore } from '../store/desired.ts';
+import { inSpan } from '../telemetry.ts';
 import { bundleChunks } from './outbound.ts';
+import { acceptReport } from './reports.ts';
+import { toServiceError } from './service-error.ts';
+import { decodeProblem, helloProblem } from './validate.ts';
 
 export type AgentStream = ServerDuplexStream<ConnectRequest, ConnectResponse>;
 
@@ -21,6 +33,7 @@ interface Held {
 
 export interface ConnectionDeps {
   registry: ClusterRegistry;
+  ingestion: StatusIngestion;
   desired: DesiredStateStore;
   logger: Logger;
   heartbeatMs: number;
@@ -66,18 +79,58 @@ export class AgentConnection {
   }
 
   async #onMessage(msg: ConnectRequest): Promise<void> {
+    const undecodable = decodeProblem(msg);
+    if (undecodable) {
+      this.#refuse(undecodable);
+      return;
+    }
     switch (msg.kind?.$case) {
-      case 'hello':
-        await this.#onHello(msg.kind.value);
+      case 'hello': {
+        const problem = helloProblem(msg.kind.value);
+        if (problem) this.#refuse(problem);
+        else await this.#onHello(msg.kind.value);
         return;
+      }
       case 'ack':
-        await this.#deps.registry.touch(this.cluster);
+        await this.#touch();
         return;
       case 'heartbeat':
-        await this.#deps.registry.touch(this.cluster);
+        await this.#touch();
+        return;
+      case 'report':
+        // Not awaited: reports are acknowledged one by one, each once it is enqueued, and a
+        // slow enqueue must not hold up the acks and heartbeats behind it.
+        void this.#onReport(msg.kind.value);
         return;
       default:
         return;
+    }
+  }
+
+  /** A status report on the stream: the same handling as ReportStatus, answered by a ReportAck. */
+  async #onReport(report: ReportStatusRequest): Promise<void> {
+    const { sequence } = report;
+    const ack = (outcome: ReportOutcome, reason = '') =>
+      this.#write({ kind: { $case: 'reportAck', value: { sequence, outcome, reason } } });
+    if (!this.#hello) {
+      ack(ReportOutcome.REPORT_OUTCOME_REFUSED, 'send a Hello before reports on the stream');
+      return;
+    }
+    try {
+      const { duplicate } = await inSpan(
+        'grpc.Connect.report',
+        { 'gitfleet.cluster': this.cluster, 'gitfleet.fleet': report.status?.fleet ?? '' },
+        () => acceptReport(this.#deps.ingestion, this.cluster, sequence, report.status),
+      );
+      ack(duplicate ? ReportOutcome.REPORT_OUTCOME_DUPLICATE : ReportOutcome.REPORT_OUTCOME_STORED);
+    } catch (err) {
+      const error = toServiceError(err);
+      const retry = error.code === grpcStatus.UNAVAILABLE || error.code === grpcStatus.INTERNAL;
+      this.#deps.logger.warn(
+        { cluster: this.cluster, sequence, code: grpcStatus[error.code], reason: error.details },
+        retry ? 'status report not stored; the agent will send it again' : 'status report refused',
+      );
+      ack(retry ? ReportOutcome.REPORT_OUTCOME_RETRY : ReportOutcome.REPORT_OUTCOME_REFUSED, error.details);
     }
   }
 
@@ -166,6 +219,24 @@ export class AgentConnection {
         this.done.then(done);
       });
     }
+  }
+
+  // A message the agent should never have sent ends the stream: carrying on would act on
+  // something other than what the agent meant.
+  #refuse(reason: string): void {
+    this.#deps.logger.warn(
+      { method: 'Connect', cluster: this.cluster, code: 'INVALID_ARGUMENT', reason },
+      'agent call refused',
+    );
+    this.close(grpcStatus.INVALID_ARGUMENT, reason);
+  }
+
+  // Only bookkeeping (lastSeen): while Redis is away the stream stays up, so that agents do
+  // not all reconnect, each after a backoff of up to a minute, once it is back.
+  async #touch(): Promise<void> {
+    await this.#deps.registry.touch(this.cluster).catch((err: unknown) => {
+      if (!isRedisUnavailable(err)) throw err;
+    });
   }
 
   #fail(err: unknown): void {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type AgentServiceServer, AgentServiceService } from '@gitfleet/proto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { generate } from 'selfsigned';
+import { lenientDecoder } from './validate.ts';
 
 export interface TlsMaterial {
   cert: string;
@@ -59,6 +60,28 @@ export async function loadOrGenerateTls(options: {
   return { cert: pems.cert, key: pems.private, certFile, generated: true };
 }
 
+/** The AgentService definition, with requests that do not decode handed to the handlers as such. */
+function lenientService(): typeof AgentServiceService {
+  const s = AgentServiceService;
+  return {
+    register: {
+      ...s.register,
+      requestDeserialize: lenientDecoder(s.register.requestDeserialize, 'gitfleet.v1.RegisterRequest'),
+    },
+    connect: {
+      ...s.connect,
+      requestDeserialize: lenientDecoder(s.connect.requestDeserialize, 'gitfleet.v1.ConnectRequest'),
+    },
+    reportStatus: {
+      ...s.reportStatus,
+      requestDeserialize: lenientDecoder(
+        s.reportStatus.requestDeserialize,
+        'gitfleet.v1.ReportStatusRequest',
+      ),
+    },
+  };
+}
+
 export interface GrpcListener {
   server: Server;
   port: number;
@@ -78,7 +101,7 @@ export async function startGrpcServer(options: {
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
-  server.addService(AgentServiceService, options.service);
+  server.addService(lenientService(), options.service);
   const credentials = ServerCredentials.createSsl(
     null,
     [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],

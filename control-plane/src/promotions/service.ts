@@ -374,8 +374,9 @@ function changedMeanwhile(stage: string, pin: string | null | undefined): ApiErr
   );
 }
 
+/** 502 when the Git server failed; 409 when it answered that the branch or file is not there. */
 function gitApiError(err: unknown): ApiError {
-  return new ApiError(502, 'GitError', (err as Error).message);
+  return new ApiError(err instanceof GitError && err.refused ? 409 : 502, 'GitError', (err as Error).message);
 }
 
 async function gitCall<T>(work: () => Promise<T>): Promise<T> {

@@ -13,10 +13,13 @@ import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import type { Events } from '../events.ts';
+import { problem } from '../fleet/errors.ts';
 import {
   assignStages,
+  dropsEveryCluster,
   encodeBundle,
   type FleetPolicy,
+  isManifestFile,
   type ManifestFile,
   type Plan,
   type Problem,
@@ -25,7 +28,14 @@ import {
   type RolloutState,
   renderBundle,
 } from '../fleet/index.ts';
-import { GitMirror, type RepoCredentials } from '../git/mirror.ts';
+import {
+  DEFAULT_READ_LIMITS,
+  type DirContents,
+  GitMirror,
+  mirrorId,
+  type ReadLimits,
+  type RepoCredentials,
+} from '../git/mirror.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
 import type { DesiredEntry, DesiredStateStore } from '../store/desired.ts';
@@ -40,35 +50,48 @@ export interface ReconcilerDeps {
   events: Events;
   dataDir: string;
   logger: Logger;
+  /** How long a silent Git server is waited for (GitMirror's timeoutMs). */
+  gitTimeoutMs?: number;
+  /** Size bounds on what a fleet may hold in Git (default DEFAULT_READ_LIMITS). */
+  limits?: ReadLimits;
 }
 
 interface Revision {
   commit: string;
+  /** Path of fleet.yaml in the repository, for messages. */
+  policyFile: string;
   treeId: string | null;
   policy: { ok: true; policy: FleetPolicy } | { ok: false; errors: Problem[] };
   files: ManifestFile[];
+  /** Files that could not be read as manifests (links, too large, not text): the revision is bad. */
+  problems: Problem[];
 }
 
 export class FleetReconciler {
   readonly #deps: ReconcilerDeps;
+  readonly #limits: ReadLimits;
   readonly #mirrors = new Map<string, GitMirror>();
   readonly #running = new Map<string, Promise<FleetState>>();
   readonly #again = new Map<string, boolean>();
   // Parsed policies and manifest files by (repo, path, tree id): an unchanged fleet directory
   // is not read again.
   readonly #policies = new Map<string, Revision['policy']>();
-  readonly #files = new Map<string, ManifestFile[]>();
+  readonly #files = new Map<string, DirContents>();
   readonly #rendered = new Map<string, ReturnType<typeof renderBundle>>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#limits = deps.limits ?? DEFAULT_READ_LIMITS;
   }
 
   mirror(spec: FleetSpec, credentials: RepoCredentials): GitMirror {
-    let mirror = this.#mirrors.get(spec.repo);
+    const id = mirrorId(spec.repo, credentials);
+    let mirror = this.#mirrors.get(id);
     if (!mirror) {
-      mirror = new GitMirror(this.#deps.dataDir, spec.repo, credentials);
-      this.#mirrors.set(spec.repo, mirror);
+      mirror = new GitMirror(this.#deps.dataDir, spec.repo, credentials, {
+        ...(this.#deps.gitTimeoutMs ? { timeoutMs: this.#deps.gitTimeoutMs } : {}),
+      });
+      this.#mirrors.set(id, mirror);
     }
     return mirror;
   }
@@ -111,8 +134,9 @@ export class FleetReconciler {
     const state: FleetState = { ...previous, planErrors: [] };
     const mirror = this.mirror(spec, await this.#deps.store.credentials(name));
 
-    // 1. fetch
-    if (doFetch || !state.head) {
+    // 1. fetch; also when this replica's mirror lacks the head another replica fetched (it
+    // never fetched this fleet, or not since): a re-plan reads the head's files from it.
+    if (doFetch || !state.head || (await mirror.head(spec.branch)) !== state.head) {
       try {
         state.head = await inSpan('fleet.fetch', { 'gitfleet.repo': spec.repo }, () =>
           mirror.fetch(spec.branch),
@@ -133,7 +157,11 @@ export class FleetReconciler {
     const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
       this.#read(mirror, spec, head),
     );
-    const headErrors = this.#validate(headRevision, clusters);
+    const headErrors = this.#validate(
+      headRevision,
+      clusters,
+      previous.lastGoodRevision ? previous.policy : null,
+    );
     const headChanged = head !== previous.head || headErrors.length !== previous.errors.length;
     state.errors = headErrors;
     if (headErrors.length === 0 && headRevision.policy.ok) {
@@ -198,6 +226,17 @@ export class FleetReconciler {
       if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
       const revision =
         cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved.manifests);
+      // A pinned commit can hold what the head no longer does (a symlink, an oversized file):
+      // render nothing from it rather than a bundle with files missing.
+      if (revision.problems.length > 0) {
+        state.planErrors.push(
+          ...revision.problems.map((e) => ({
+            ...e,
+            message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
+          })),
+        );
+        continue;
+      }
       const rendered = this.#render(revision, resolved, cp.stage, cluster);
       if (!rendered.ok) {
         state.planErrors.push(
@@ -246,14 +285,31 @@ export class FleetReconciler {
    */
   async #read(mirror: GitMirror, spec: FleetSpec, commit: string, manifestsDir?: string): Promise<Revision> {
     const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
-    const treeId = await mirror.treeId(commit, base);
     const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
+    // The API refuses such paths; a fleet stored before it did must not reach outside either.
+    if (base.startsWith('/') || base.split('/').includes('..')) {
+      const error = problem(
+        'InvalidFleetPath',
+        spec.path,
+        undefined,
+        "the fleet path must be a directory inside the repository (no leading '/', no '..'); recreate the fleet with a path such as deploy/shop",
+      );
+      return {
+        commit,
+        policyFile,
+        treeId: null,
+        policy: { ok: false, errors: [error] },
+        files: [],
+        problems: [],
+      };
+    }
+    const treeId = await mirror.treeId(commit, base);
     const policyKey = `${spec.repo}\0${base}\0${treeId ?? commit}`;
     let policy = treeId ? this.#policies.get(policyKey) : undefined;
     if (!policy) {
-      const text = await mirror.readFile(commit, policyFile);
+      const read = await mirror.readText(commit, policyFile, this.#limits.maxFileBytes);
       policy =
-        text === null
+        read === null
           ? {
               ok: false,
               errors: [
@@ -264,19 +320,22 @@ export class FleetReconciler {
                 },
               ],
             }
-          : parsePolicy(text, policyFile);
+          : read.ok
+            ? parsePolicy(read.text, policyFile)
+            : { ok: false, errors: [read.problem] };
       if (treeId) remember(this.#policies, policyKey, policy);
     }
     const dirName = manifestsDir ?? (policy.ok ? policy.policy.manifests : undefined);
-    let files: ManifestFile[] = [];
+    let contents: DirContents = { files: [], problems: [] };
     if (dirName !== undefined) {
       const dir = [base, dirName.replace(/^\.\/?/, '')].filter(Boolean).join('/');
       const filesKey = `${policyKey}\0${dir}`;
       const cached = treeId ? this.#files.get(filesKey) : undefined;
-      files = cached ?? (await mirror.readDir(commit, dir));
-      if (treeId && !cached) remember(this.#files, filesKey, files);
+      contents =
+        cached ?? (await mirror.readDir(commit, dir, { include: isManifestFile, limits: this.#limits }));
+      if (treeId && !cached) remember(this.#files, filesKey, contents);
     }
-    return { commit, treeId, policy, files };
+    return { commit, policyFile, treeId, policy, files: contents.files, problems: contents.problems };
   }
 
   /**
@@ -305,10 +364,20 @@ export class FleetReconciler {
     return result;
   }
 
-  /** A revision is good when its policy parses and it renders for every cluster following it. */
-  #validate(revision: Revision, clusters: { name: string; labels: Record<string, string> }[]): Problem[] {
-    if (!revision.policy.ok) return revision.policy.errors;
+  /**
+   * A revision is good when its files can all be read, its policy parses, it renders for every
+   * cluster following it, and it does not drop every cluster the fleet runs on by accident.
+   */
+  #validate(
+    revision: Revision,
+    clusters: { name: string; labels: Record<string, string> }[],
+    previousPolicy: FleetPolicy | null,
+  ): Problem[] {
+    if (!revision.policy.ok) return [...revision.problems, ...revision.policy.errors];
+    if (revision.problems.length > 0) return revision.problems;
     const policy = revision.policy.policy;
+    const dropped = dropsEveryCluster(policy, previousPolicy, clusters, revision.policyFile);
+    if (dropped) return [dropped];
     const { stageOf } = assignStages(policy, clusters);
     const followers = policy.stages.filter((s) => !s.revision).map((s) => s.name);
     const targets = clusters.filter((c) => followers.includes(stageOf[c.name] ?? ''));

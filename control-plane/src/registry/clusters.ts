@@ -46,10 +46,16 @@ export function validateLabels(labels: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) {
     if (!LABEL_KEY.test(key))
-      throw invalid(`label key ${JSON.stringify(key)} is not a valid Kubernetes label key`);
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
       throw invalid(
-        `label ${key}: value ${JSON.stringify(value)} is not valid: use up to 63 letters, digits, '-', '_' or '.'`,
+        `label key ${JSON.stringify(key)} is not a valid Kubernetes label key: use name or prefix/name, the name up to 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, the prefix a DNS subdomain`,
+      );
+    if (typeof value !== 'string') {
+      const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+      throw invalid(`label ${key}: the value must be a string, like "prod", not ${kind}`);
+    }
+    if (!LABEL_VALUE.test(value)) {
+      throw invalid(
+        `label ${key}: value ${JSON.stringify(value)} is not valid: use a string of up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
       );
     }
     out[key] = value;
@@ -62,11 +68,16 @@ export interface AgentInfo {
   kubernetesVersion: string;
 }
 
+const TOUCH_INTERVAL_MS = 5000;
+const TOUCH_IF_EXISTS = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeen', ARGV[1]) end`;
+
 export class ClusterRegistry {
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #events: Events;
   readonly #bootstrapTtlSeconds: number;
+  /** When this replica last wrote each cluster's lastSeen (see touch). */
+  readonly #touched = new Map<string, number>();
 
   constructor(redis: Redis, keys: Keys, events: Events, options: { bootstrapTtlSeconds: number }) {
     this.#redis = redis;
@@ -204,19 +215,29 @@ export class ClusterRegistry {
       agentVersion: agent.version,
       kubernetesVersion: agent.kubernetesVersion,
     });
+    this.#touched.set(name, Date.now());
     await this.#events.publish({ type: 'ClusterConnected', cluster: name });
   }
 
   async markDisconnected(name: string): Promise<void> {
+    this.#touched.delete(name);
     // HSET on a deleted cluster would resurrect a half hash; only touch live ones.
     if (!(await this.exists(name))) return;
     await this.#redis.hset(this.#keys.cluster(name), { connected: '0', lastSeen: new Date().toISOString() });
     await this.#events.publish({ type: 'ClusterDisconnected', cluster: name });
   }
 
+  /**
+   * Records that the cluster's agent was heard from (an ack, a heartbeat). At most once per
+   * TOUCH_INTERVAL_MS per cluster and replica, in one command: after a push, ten thousand acks
+   * arrive within a second, and lastSeen is read by people, who do not need it to the second.
+   */
   async touch(name: string): Promise<void> {
-    if (await this.exists(name))
-      await this.#redis.hset(this.#keys.cluster(name), 'lastSeen', new Date().toISOString());
+    const now = Date.now();
+    if (now - (this.#touched.get(name) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.#touched.set(name, now);
+    // HSET on a deleted cluster would resurrect a half hash: only a live one is touched.
+    await this.#redis.eval(TOUCH_IF_EXISTS, 1, this.#keys.cluster(name), new Date(now).toISOString());
   }
 }
 

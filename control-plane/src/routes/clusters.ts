@@ -10,6 +10,7 @@ import {
   validateClusterName,
   validateLabels,
 } from '../registry/clusters.ts';
+import { nameParam } from './input.ts';
 
 const clusterSchema = {
   type: 'object',
@@ -35,12 +36,6 @@ const registrationSchema = {
   },
 } as const;
 
-const nameParam = {
-  type: 'object',
-  properties: { name: { type: 'string' } },
-  required: ['name'],
-} as const;
-
 export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const withHelm = (r: Registration) => ({
     ...r,
@@ -57,7 +52,10 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         body: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, labels: { type: 'object' } },
+          properties: {
+            name: { type: 'string' },
+            labels: { type: 'object', additionalProperties: { type: 'string' } },
+          },
           additionalProperties: false,
         },
         response: { 201: registrationSchema },
@@ -144,7 +142,7 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         body: {
           type: 'object',
           required: ['labels'],
-          properties: { labels: { type: 'object' } },
+          properties: { labels: { type: 'object', additionalProperties: { type: 'string' } } },
           additionalProperties: false,
         },
         response: { 200: clusterSchema },

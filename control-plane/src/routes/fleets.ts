@@ -8,6 +8,7 @@ import { assignStages } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { FleetSpec, FleetState } from '../reconcile/fleet-store.ts';
 import type { FleetPhase } from '../status/types.ts';
+import { nameParam } from './input.ts';
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -19,11 +20,18 @@ interface CreateFleetBody {
   credentials?: { username?: string; password?: string; token?: string };
 }
 
-const nameParam = {
-  type: 'object',
-  properties: { name: { type: 'string' } },
-  required: ['name'],
-} as const;
+/** Git's rules for a branch name (git check-ref-format --branch), for the ones users can get wrong. */
+export function isBranchName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= 255 &&
+    !/[\p{Cc}\s~^:?*[\\]/u.test(name) &&
+    !/^[-/]|\/$|\.$|\.lock$|\.\.|\/\/|@\{|^@$/.test(name) &&
+    !name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')) &&
+    // A full commit id is taken as that commit, not as a branch, by Git clients.
+    !/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(name)
+  );
+}
 
 export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetState) {
   const clusters = await cp.registry.list();
@@ -111,14 +119,21 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
           `fleet name ${JSON.stringify(body.name)} is not valid: use 1-63 lowercase letters, digits and '-'`,
         );
       }
-      if (!/^https?:\/\//.test(body.repo)) {
+      // Checked first: the messages below quote the URL, and a password in it must not come back.
+      const url = URL.parse(body.repo);
+      if (/\/\/[^/]*@/.test(body.repo) || url?.username || url?.password) {
+        throw invalid(
+          'put credentials in the `credentials` field, not in the repo URL (URLs are shown by the API)',
+        );
+      }
+      if (!/^https?:\/\//.test(body.repo) || !url) {
         throw invalid(
           `repo ${JSON.stringify(body.repo)} is not an HTTP(S) Git URL, e.g. https://git.example.com/org/fleet.git`,
         );
       }
-      if (/\/\/[^/]*@/.test(body.repo)) {
+      if (body.branch !== undefined && !isBranchName(body.branch)) {
         throw invalid(
-          'put credentials in the `credentials` field, not in the repo URL (URLs are shown by the API)',
+          `branch ${JSON.stringify(body.branch)} is not a valid Git branch name (no spaces, '..', '~^:?*[\\', control characters, leading '-' or '/', trailing '/', '.' or '.lock', not a commit id)`,
         );
       }
       const path = (body.path ?? '.').replace(/^\/+/, '');

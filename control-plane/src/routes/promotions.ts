@@ -4,12 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { PromotionService } from '../promotions/service.ts';
-
-const nameParam = {
-  type: 'object',
-  properties: { name: { type: 'string' } },
-  required: ['name'],
-} as const;
+import { nameParam } from './input.ts';
 
 const reason = { type: 'string', maxLength: 4000 } as const;
 

@@ -7,6 +7,9 @@ export function systemRoutes(app: FastifyInstance, cp: ControlPlane): void {
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
+      // Not connected: say so at once (a probe has a timeout of a second or so) rather than
+      // after the client's reconnect attempts.
+      if (cp.redis.status !== 'ready') throw new Error(`connection ${cp.redis.status}`);
       await cp.redis.ping();
       return { status: 'ready' };
     } catch (err) {

@@ -4,10 +4,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { ApiError, invalid } from '../errors.ts';
+import { WEBHOOK_BODY_LIMIT } from './input.ts';
 
 interface PushPayload {
-  ref?: string;
-  repository?: { clone_url?: string; html_url?: string; url?: string; ssh_url?: string };
+  ref?: unknown;
+  repository?: { clone_url?: unknown; html_url?: unknown; url?: unknown } | null;
 }
 
 /** Compares repository URLs the way people write them: with or without .git, trailing slash, case of the host. */
@@ -31,16 +32,15 @@ export function verifySignature(secret: string, body: Buffer, header: string | u
 }
 
 export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
-  // Encapsulated so that only this route sees raw bodies (the signature covers the bytes).
+  // Encapsulated so that only this route sees raw bodies (the signature covers the bytes),
+  // whatever their content type: a delivery is judged by its signature, nothing else.
   app.register(async (scope) => {
-    scope.addContentTypeParser(
-      ['application/json', 'application/x-www-form-urlencoded'],
-      { parseAs: 'buffer' },
-      (_req, body, done) => done(null, body),
-    );
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.post(
       '/api/v1/webhooks/git',
       {
+        bodyLimit: WEBHOOK_BODY_LIMIT,
         schema: {
           summary:
             'Push webhook (GitHub X-Hub-Signature-256 or Gitea X-Gitea-Signature, HMAC-SHA256): fetch matching fleets now',
@@ -56,7 +56,8 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
             'webhooks are disabled: set GITFLEET_WEBHOOK_SECRET on the control plane and in the Git server',
           );
         }
-        const raw = request.body as Buffer;
+        // No body at all is signed as zero bytes (and so refused unless that is what was signed).
+        const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
         const signature =
           (request.headers['x-hub-signature-256'] as string | undefined) ??
           (request.headers['x-gitea-signature'] as string | undefined);
@@ -67,26 +68,31 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
             'webhook signature missing or wrong: check the webhook secret',
           );
         }
-        let payload: PushPayload;
+        let parsed: unknown;
         try {
           const text = raw.toString('utf8');
           // GitHub can send form-encoded payloads: payload=<json>
-          payload = JSON.parse(
+          parsed = JSON.parse(
             text.startsWith('payload=') ? decodeURIComponent(text.slice(8).replace(/\+/g, ' ')) : text,
           );
         } catch {
-          throw invalid('webhook body is not JSON');
+          throw invalid('webhook body is not JSON: set the webhook content type to application/json');
         }
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          throw invalid('webhook body must be a JSON object (a push event with `ref` and `repository`)');
+        }
+        const payload = parsed as PushPayload;
         const event = (request.headers['x-github-event'] ?? request.headers['x-gitea-event']) as
           | string
           | undefined;
         if (event && event !== 'push') return { event, fleets: [] };
-        const urls = [
-          payload.repository?.clone_url,
-          payload.repository?.html_url,
-          payload.repository?.url,
-        ].filter((u): u is string => Boolean(u));
-        const branch = payload.ref?.replace(/^refs\/heads\//, '');
+        // Signed by the Git server, yet still only text where text is expected.
+        const repository = typeof payload.repository === 'object' ? (payload.repository ?? {}) : {};
+        const urls = [repository.clone_url, repository.html_url, repository.url].filter(
+          (u): u is string => typeof u === 'string' && u !== '',
+        );
+        const branch =
+          typeof payload.ref === 'string' ? payload.ref.replace(/^refs\/heads\//, '') : undefined;
         const matched = (await cp.fleets.list()).filter(
           ({ spec }) => urls.some((u) => sameRepository(u, spec.repo)) && (!branch || branch === spec.branch),
         );

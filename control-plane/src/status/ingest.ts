@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Events } from '../events.ts';
-import { bullConnection } from '../store/bull.ts';
+import { bullConnection, bullQueueConnection } from '../store/bull.ts';
 import type { Keys } from '../store/keys.ts';
 import { inSpan, telemetry } from '../telemetry.ts';
 import type { ClusterFleetStatus } from './types.ts';
@@ -22,24 +22,35 @@ export interface StatusJob {
 }
 
 // KEYS: status hash, history list, report-seq, cluster. ARGV: fleet, sequence, json, history
-// length, phase, revision. Returns the previous "phase|revision" ('' when none), or false when
-// the report is stale or a duplicate, or its cluster was deleted meanwhile (a report from a
-// deleted cluster is dropped, not resurrected). The cluster check is in the script rather than
-// a round trip of its own: one command per report instead of two, and no window between the
-// check and the write for a deletion to slip through. All four keys carry the cluster's hash
-// tag, so they share a Redis Cluster slot.
+// length, phase, revision, cluster name, events channel, time. Stores the report unless it is
+// stale or a duplicate, or its cluster was deleted meanwhile (a report from a deleted cluster is
+// dropped, not resurrected); returns 1 when stored, false otherwise. When the phase or revision
+// changed it publishes StatusChanged itself: heartbeats that change nothing are stored but not
+// announced (every StatusChanged makes the fleet re-plan, which must not happen ten thousand
+// times a minute for nothing), and a change costs no round trip of its own. The cluster check
+// is in the script too: no window between the check and the write for a deletion to slip
+// through. All four keys carry the cluster's hash tag, so they share a Redis Cluster slot.
 const STORE_IF_NEWER = `
 if redis.call('EXISTS', KEYS[4]) == 0 then return false end
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
 local seq = tonumber(ARGV[2])
 if seq <= current then return false end
 local previous = redis.call('HGET', KEYS[1], ARGV[1] .. '#state') or ''
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#state', ARGV[5] .. '|' .. ARGV[6])
+local state = ARGV[5] .. '|' .. ARGV[6]
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#state', state)
 redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if seq > last then redis.call('SET', KEYS[3], ARGV[2]) end
-return previous
+if previous ~= state then
+  local was = string.match(previous, '^([^|]*)')
+  if was == nil or was == '' then was = 'none' end
+  redis.call('PUBLISH', ARGV[8], cjson.encode({
+    type = 'StatusChanged', cluster = ARGV[7], fleet = ARGV[1], phase = ARGV[5],
+    revision = ARGV[6], reason = was .. ' → ' .. ARGV[5], time = ARGV[9]
+  }))
+end
+return 1
 `;
 
 // Sent as EVALSHA: the script's 700 bytes are not sent (and hashed by Redis) with every report.
@@ -57,7 +68,7 @@ export class StatusIngestion {
     this.#keys = keys;
     this.#events = events;
     this.#queue = new Queue<StatusJob>(QUEUE, {
-      connection: bullConnection(redis),
+      connection: bullQueueConnection(redis),
       telemetry: telemetry().bullmq,
       prefix: `${keys.prefix}:bull`,
       defaultJobOptions: {
@@ -67,6 +78,8 @@ export class StatusIngestion {
         backoff: { type: 'exponential', delay: 200 },
       },
     });
+    // Connection errors surface in the calls that fail (enqueue → UNAVAILABLE to the agent).
+    this.#queue.on('error', () => {});
   }
 
   /**
@@ -88,7 +101,7 @@ export class StatusIngestion {
   }
 
   /** Starts a worker in this process. Several replicas may each run one. */
-  start(concurrency = 16): void {
+  start(concurrency = 64): void {
     this.#worker = new Worker<StatusJob>(
       QUEUE,
       (job) =>
@@ -109,7 +122,6 @@ export class StatusIngestion {
   }
 
   async #store({ cluster, status }: StatusJob): Promise<void> {
-    const revision = status.attemptedRevision || status.appliedRevision;
     const keysAndArgs = [
       this.#keys.status(cluster),
       this.#keys.statusHistory(cluster, status.fleet),
@@ -120,26 +132,15 @@ export class StatusIngestion {
       JSON.stringify(status),
       String(HISTORY_LENGTH),
       status.phase,
-      revision,
+      status.attemptedRevision || status.appliedRevision,
+      cluster,
+      this.#events.channelName,
+      new Date().toISOString(),
     ];
-    const previous = (await this.#redis.evalsha(STORE_IF_NEWER_SHA, 4, ...keysAndArgs).catch((err: Error) => {
+    await this.#redis.evalsha(STORE_IF_NEWER_SHA, 4, ...keysAndArgs).catch((err: Error) => {
       // First use on this Redis (or after SCRIPT FLUSH / a restart): EVAL caches it.
       if (!err.message.startsWith('NOSCRIPT')) throw err;
       return this.#redis.eval(STORE_IF_NEWER, 4, ...keysAndArgs);
-    })) as string | null;
-    if (previous === null) return;
-    // Heartbeats that change nothing are stored but not announced: every StatusChanged makes
-    // the fleet re-plan, which must not happen ten thousand times a minute for nothing.
-    const current = `${status.phase}|${revision}`;
-    if (previous === current) return;
-    const [previousPhase] = previous.split('|');
-    await this.#events.publish({
-      type: 'StatusChanged',
-      cluster,
-      fleet: status.fleet,
-      phase: status.phase,
-      revision,
-      reason: `${previousPhase || 'none'} → ${status.phase}`,
     });
   }
 

@@ -34,6 +34,76 @@ export const protobufFileName = "gitfleet/v1/agent.proto";
  * ever sees its own cluster's desired state.
  */
 
+/** ReportOutcome is what the control plane did with a report sent on the stream. */
+export const ReportOutcome = {
+  REPORT_OUTCOME_UNSPECIFIED: 0,
+  /** REPORT_OUTCOME_STORED - Durably enqueued: the agent forgets it. */
+  REPORT_OUTCOME_STORED: 1,
+  /** REPORT_OUTCOME_DUPLICATE - This sequence was already received; nothing was enqueued again. The agent forgets it. */
+  REPORT_OUTCOME_DUPLICATE: 2,
+  /**
+   * REPORT_OUTCOME_REFUSED - Refused for what it is (invalid, too large): sending it again cannot succeed. The agent
+   * logs and drops it.
+   */
+  REPORT_OUTCOME_REFUSED: 3,
+  /** REPORT_OUTCOME_RETRY - Not stored now (the queue is unavailable): the agent keeps it and sends it again later. */
+  REPORT_OUTCOME_RETRY: 4,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type ReportOutcome = typeof ReportOutcome[keyof typeof ReportOutcome];
+
+export namespace ReportOutcome {
+  export type REPORT_OUTCOME_UNSPECIFIED = typeof ReportOutcome.REPORT_OUTCOME_UNSPECIFIED;
+  export type REPORT_OUTCOME_STORED = typeof ReportOutcome.REPORT_OUTCOME_STORED;
+  export type REPORT_OUTCOME_DUPLICATE = typeof ReportOutcome.REPORT_OUTCOME_DUPLICATE;
+  export type REPORT_OUTCOME_REFUSED = typeof ReportOutcome.REPORT_OUTCOME_REFUSED;
+  export type REPORT_OUTCOME_RETRY = typeof ReportOutcome.REPORT_OUTCOME_RETRY;
+  export type UNRECOGNIZED = typeof ReportOutcome.UNRECOGNIZED;
+}
+
+export function reportOutcomeFromJSON(object: any): ReportOutcome {
+  switch (object) {
+    case 0:
+    case "REPORT_OUTCOME_UNSPECIFIED":
+      return ReportOutcome.REPORT_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "REPORT_OUTCOME_STORED":
+      return ReportOutcome.REPORT_OUTCOME_STORED;
+    case 2:
+    case "REPORT_OUTCOME_DUPLICATE":
+      return ReportOutcome.REPORT_OUTCOME_DUPLICATE;
+    case 3:
+    case "REPORT_OUTCOME_REFUSED":
+      return ReportOutcome.REPORT_OUTCOME_REFUSED;
+    case 4:
+    case "REPORT_OUTCOME_RETRY":
+      return ReportOutcome.REPORT_OUTCOME_RETRY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReportOutcome.UNRECOGNIZED;
+  }
+}
+
+export function reportOutcomeToJSON(object: ReportOutcome): string {
+  switch (object) {
+    case ReportOutcome.REPORT_OUTCOME_UNSPECIFIED:
+      return "REPORT_OUTCOME_UNSPECIFIED";
+    case ReportOutcome.REPORT_OUTCOME_STORED:
+      return "REPORT_OUTCOME_STORED";
+    case ReportOutcome.REPORT_OUTCOME_DUPLICATE:
+      return "REPORT_OUTCOME_DUPLICATE";
+    case ReportOutcome.REPORT_OUTCOME_REFUSED:
+      return "REPORT_OUTCOME_REFUSED";
+    case ReportOutcome.REPORT_OUTCOME_RETRY:
+      return "REPORT_OUTCOME_RETRY";
+    case ReportOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Compression of a bundle's payload. */
 export const Compression = {
   COMPRESSION_UNSPECIFIED: 0,
@@ -362,6 +432,12 @@ export interface ConnectRequest {
     | //
     /** Keeps the stream alive through idle proxies; the control plane records last seen. */
     { $case: "heartbeat"; value: Heartbeat }
+    | //
+    /**
+     * A status report, as ReportStatus carries it; answered by a ReportAck with its sequence.
+     * Sent only after the Hello.
+     */
+    { $case: "report"; value: ReportStatusRequest }
     | undefined;
 }
 
@@ -418,7 +494,20 @@ export interface ConnectResponse {
     | //
     /** Sent once after the Hello has been answered: the agent is up to date as of this point. */
     { $case: "synced"; value: Synced }
+    | //
+    /** The answer to a report sent on the stream. */
+    { $case: "reportAck"; value: ReportAck }
     | undefined;
+}
+
+/** ReportAck answers a ConnectRequest.report. */
+export interface ReportAck {
+  /** The sequence number of the report being answered. */
+  sequence: number;
+  /** What became of it. */
+  outcome: ReportOutcome;
+  /** Why, for REPORT_OUTCOME_REFUSED and REPORT_OUTCOME_RETRY; a person can act on it. */
+  reason: string;
 }
 
 /**
@@ -836,6 +925,9 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "heartbeat":
         Heartbeat.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
+      case "report":
+        ReportStatusRequest.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -877,6 +969,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.kind = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "report", value: ReportStatusRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -897,6 +997,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "ack", value: Ack.fromJSON(object.ack) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.report)
+        ? { $case: "report", value: ReportStatusRequest.fromJSON(object.report) }
         : undefined,
     };
   },
@@ -909,6 +1011,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.ack = Ack.toJSON(message.kind.value);
     } else if (message.kind?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "report") {
+      obj.report = ReportStatusRequest.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -934,6 +1038,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "heartbeat": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "heartbeat", value: Heartbeat.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "report": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "report", value: ReportStatusRequest.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1353,6 +1463,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       case "synced":
         Synced.encode(message.kind.value, writer.uint32(34).fork()).join();
         break;
+      case "reportAck":
+        ReportAck.encode(message.kind.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1402,6 +1515,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.kind = { $case: "synced", value: Synced.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = { $case: "reportAck", value: ReportAck.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1424,6 +1545,10 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : isSet(object.synced)
         ? { $case: "synced", value: Synced.fromJSON(object.synced) }
+        : isSet(object.reportAck)
+        ? { $case: "reportAck", value: ReportAck.fromJSON(object.reportAck) }
+        : isSet(object.report_ack)
+        ? { $case: "reportAck", value: ReportAck.fromJSON(object.report_ack) }
         : undefined,
     };
   },
@@ -1438,6 +1563,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.heartbeat = Heartbeat.toJSON(message.kind.value);
     } else if (message.kind?.$case === "synced") {
       obj.synced = Synced.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "reportAck") {
+      obj.reportAck = ReportAck.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1472,7 +1599,114 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         }
         break;
       }
+      case "reportAck": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "reportAck", value: ReportAck.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseReportAck(): ReportAck {
+  return { sequence: 0, outcome: 0, reason: "" };
+}
+
+export const ReportAck: MessageFns<ReportAck> = {
+  encode(message: ReportAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportAck {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      outcome: isSet(object.outcome) ? reportOutcomeFromJSON(object.outcome) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ReportAck): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = reportOutcomeToJSON(message.outcome);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReportAck>): ReportAck {
+    return ReportAck.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReportAck>): ReportAck {
+    const message = createBaseReportAck();
+    message.sequence = object.sequence ?? 0;
+    message.outcome = object.outcome ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -2689,7 +2923,9 @@ export const AgentServiceService = {
   },
   /**
    * ReportStatus delivers one status report. The response is sent only after the report is
-   * durably enqueued, so an agent keeps a report until it is acknowledged.
+   * durably enqueued, so an agent keeps a report until it is acknowledged. While its Connect
+   * stream is up an agent sends reports on the stream instead (ConnectRequest.report, answered
+   * by ConnectResponse.report_ack): same meaning, without a call of its own per report.
    */
   reportStatus: {
     path: "/gitfleet.v1.AgentService/ReportStatus" as const,
@@ -2720,7 +2956,9 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   connect: handleBidiStreamingCall<ConnectRequest, ConnectResponse>;
   /**
    * ReportStatus delivers one status report. The response is sent only after the report is
-   * durably enqueued, so an agent keeps a report until it is acknowledged.
+   * durably enqueued, so an agent keeps a report until it is acknowledged. While its Connect
+   * stream is up an agent sends reports on the stream instead (ConnectRequest.report, answered
+   * by ConnectResponse.report_ack): same meaning, without a call of its own per report.
    */
   reportStatus: handleUnaryCall<ReportStatusRequest, ReportStatusResponse>;
 }
@@ -2758,7 +2996,9 @@ export interface AgentServiceClient extends Client {
   connect(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ConnectRequest, ConnectResponse>;
   /**
    * ReportStatus delivers one status report. The response is sent only after the report is
-   * durably enqueued, so an agent keeps a report until it is acknowledged.
+   * durably enqueued, so an agent keeps a report until it is acknowledged. While its Connect
+   * stream is up an agent sends reports on the stream instead (ConnectRequest.report, answered
+   * by ConnectResponse.report_ack): same meaning, without a call of its own per report.
    */
   reportStatus(
     request: ReportStatusRequest,

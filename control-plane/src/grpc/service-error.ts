@@ -1,0 +1,20 @@
+// gRPC errors as the AgentService returns them: a status code and details a person can act on.
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { isRedisUnavailable } from '../store/availability.ts';
+
+export function serviceError(code: number, details: string): ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: undefined as never });
+}
+
+export function toServiceError(err: unknown): ServiceError {
+  if (err instanceof Error && 'code' in err && typeof err.code === 'number') {
+    return serviceError(err.code, err.message);
+  }
+  // UNAVAILABLE says "retry": a report that could not be enqueued stays in the agent's outbox.
+  if (isRedisUnavailable(err)) {
+    return serviceError(grpcStatus.UNAVAILABLE, 'the control plane cannot reach Redis; retry shortly');
+  }
+  return serviceError(grpcStatus.INTERNAL, err instanceof Error ? err.message : String(err));
+}
+
+export const invalidArgument = (details: string) => serviceError(grpcStatus.INVALID_ARGUMENT, details);
