@@ -216,6 +216,7 @@ export class FleetReconciler {
     // one round trip (a fleet may hold ten thousand clusters).
     const byName = new Map(clusters.map((c) => [c.name, c]));
     const deliveries: { cluster: string; entry: DesiredEntry | null }[] = [];
+    const bundles: { digest: string; encode: () => Uint8Array }[] = [];
     for (const cp of planned.clusters) {
       const cluster = byName.get(cp.cluster);
       if (!cluster) continue;
@@ -248,7 +249,7 @@ export class FleetReconciler {
         continue;
       }
       const bundle = rendered.bundle;
-      await this.#deps.desired.putBundle(bundle.digest, () => encodeBundle(bundle));
+      bundles.push({ digest: bundle.digest, encode: () => encodeBundle(bundle) });
       deliveries.push({
         cluster: cp.cluster,
         entry: {
@@ -260,9 +261,11 @@ export class FleetReconciler {
         },
       });
     }
-    await inSpan('fleet.deliver', { 'gitfleet.clusters': deliveries.length }, () =>
-      this.#deps.desired.setMany(name, deliveries),
-    );
+    // Bundles first, all at once: an agent told of a digest must find its bundle.
+    await inSpan('fleet.deliver', { 'gitfleet.clusters': deliveries.length }, async () => {
+      await this.#deps.desired.putBundles(bundles);
+      await this.#deps.desired.setMany(name, deliveries);
+    });
 
     // 7. save state and tell people what the rollouts did
     const rollouts: Record<string, RolloutState | undefined> = {};

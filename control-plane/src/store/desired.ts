@@ -79,15 +79,29 @@ export class DesiredStateStore {
   }
 
   /**
-   * Stores a bundle under its digest (idempotent). `encode` runs only for a digest this
-   * process has not stored yet: re-plans of a big fleet must not re-encode every bundle.
+   * Stores bundles under their digests (idempotent). `encode` runs only for a digest neither
+   * this process nor Redis has yet: re-plans of a big fleet must not re-encode every bundle.
+   * Two pipelined round trips whatever the count — one EXISTS per bundle, one SET per missing
+   * one — since a fleet of ten thousand clusters has as many bundles.
    */
-  async putBundle(digest: string, encode: () => Uint8Array): Promise<void> {
-    if (this.#stored.has(digest)) return;
-    const key = this.#keys.bundle(digest);
-    if (!(await this.#redis.exists(key))) await this.#redis.set(key, gzipSync(encode()));
-    if (this.#stored.size > 10_000) this.#stored.clear();
-    this.#stored.add(digest);
+  async putBundles(bundles: { digest: string; encode: () => Uint8Array }[]): Promise<void> {
+    const unknown = [
+      ...new Map(bundles.filter((b) => !this.#stored.has(b.digest)).map((b) => [b.digest, b])).values(),
+    ];
+    if (unknown.length === 0) return;
+    const exists = this.#redis.pipeline();
+    for (const b of unknown) exists.exists(this.#keys.bundle(b.digest));
+    const found = (await exists.exec()) ?? [];
+    const write = this.#redis.pipeline();
+    let missing = 0;
+    unknown.forEach((b, i) => {
+      if (found[i]?.[1] === 1) return;
+      write.set(this.#keys.bundle(b.digest), gzipSync(b.encode()));
+      missing++;
+    });
+    if (missing > 0) await write.exec();
+    if (this.#stored.size + unknown.length > 10_000) this.#stored.clear();
+    for (const b of unknown) this.#stored.add(b.digest);
   }
 
   /**
