@@ -8,6 +8,8 @@
 //
 //   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--quick]
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAgentProcess } from '../test/src/agent-process.ts';
@@ -44,7 +46,8 @@ const report = new Report('agent-footprint', {
   pods: POD_BUDGET,
   seconds,
   agentEnv: { GITFLEET_DRIFT_INTERVAL_SECONDS: 60, GITFLEET_HEALTH_INTERVAL_SECONDS: 2 },
-  agentNodeEnv: 'NODE_OPTIONS from charts/gitfleet-agent values.yaml; NODE_COMPILE_CACHE filled first (Dockerfile)',
+  agentNodeEnv:
+    'NODE_OPTIONS from charts/gitfleet-agent values.yaml; NODE_COMPILE_CACHE filled first (Dockerfile)',
   goal: `idle RSS < ${GOAL_RSS_MIB} MiB`,
 });
 
@@ -164,26 +167,37 @@ try {
     ],
   ];
   // What a Node process holds before any work, in the same run: the floor under the figures above.
-  // The agent's modules are measured twice: as a first start runs them (types stripped by
+  // The agent's modules are measured twice: as a first start loads them (types stripped by
   // Node's WebAssembly stripper) and as the image runs them (from a filled compile cache).
   const compileCache = mkdtempSync(join(tmpdir(), 'gitfleet-floor-cache-'));
-  const floorOf = (what: string, env: Record<string, string> = {}) =>
-    execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'lib', 'import-floor.ts'), what], {
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-    });
-  floorOf('agent', { NODE_COMPILE_CACHE: compileCache });
-  const floors = ['empty', 'client-node', 'agent', 'agent-cached'].map((what) => {
-    const out =
-      what === 'agent-cached' ? floorOf('agent', { NODE_COMPILE_CACHE: compileCache }) : floorOf(what);
-    rmSync(compileCache, { recursive: true, force: what !== 'agent-cached' });
+  const floorOf = (what: string, env: Record<string, string> = {}) => {
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', join(import.meta.dirname, 'lib', 'import-floor.ts'), what],
+      { encoding: 'utf8', env: { ...process.env, ...env } },
+    );
     return JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
       what: string;
       rss: number;
       heapUsed: number;
       external: number;
     };
-  });
+  };
+  let floors: { loads: string; rss: number; heapUsed: number; external: number }[];
+  try {
+    floorOf('agent', { NODE_COMPILE_CACHE: compileCache });
+    floors = [
+      { loads: 'an empty .ts file', ...floorOf('empty') },
+      { loads: '@kubernetes/client-node', ...floorOf('client-node') },
+      { loads: 'agent/src/agent.ts and its imports', ...floorOf('agent') },
+      {
+        loads: 'the same from a filled compile cache (as the image runs it)',
+        ...floorOf('agent', { NODE_COMPILE_CACHE: compileCache }),
+      },
+    ];
+  } finally {
+    rmSync(compileCache, { recursive: true, force: true });
+  }
   report.table(
     `Agent process footprint (idle = the ${seconds} s after the fleet is Ready; CPU % of one core; goal RSS < ${GOAL_RSS_MIB} MiB)`,
     [
@@ -202,16 +216,7 @@ try {
   report.table(
     'Floor: RSS of a node process that only loads modules (after GC), same run',
     ['loads', 'RSS MiB', 'heap used MiB', 'external MiB'],
-    floors.map((f) => [
-      {
-        empty: 'an empty .ts file',
-        'client-node': '@kubernetes/client-node',
-        agent: 'agent/src/agent.ts and its imports',
-      }[f.what] ?? f.what,
-      mib(f.rss),
-      mib(f.heapUsed),
-      mib(f.external),
-    ]),
+    floors.map((f) => [f.loads, mib(f.rss), mib(f.heapUsed), mib(f.external)]),
   );
   report.data.floors = floors;
   report.data.results = {

@@ -45,7 +45,7 @@ const connections = positive(args.connections, '--connections');
 const objectsPerReport = positive(args.objects, '--objects');
 const timeoutMs = positive(args['timeout-seconds'], '--timeout-seconds') * 1000;
 // StatusIngestion.start()'s default, which ControlPlane.start() uses.
-const WORKER_CONCURRENCY = 64;
+const WORKER_CONCURRENCY = 256;
 
 const report = new Report('ingest', {
   reports: total,

@@ -101,7 +101,7 @@ export class StatusIngestion {
   }
 
   /** Starts a worker in this process. Several replicas may each run one. */
-  start(concurrency = 64): void {
+  start(concurrency = 256): void {
     this.#worker = new Worker<StatusJob>(
       QUEUE,
       (job) =>
