@@ -175,7 +175,7 @@ const isLocal = (host: string) => ['localhost', '127.0.0.1', '[::1]', '0.0.0.0']
 /** The image's entrypoint: first argument → script it runs (parsed from the Dockerfile). */
 function entrypointCommands(): Map<string, string> {
   const commands = new Map<string, string>();
-  for (const m of read('Dockerfile').matchAll(/'\s+([a-z-]+)\) exec node (\S+)/g)) {
+  for (const m of read('Dockerfile').matchAll(/'\s+([a-z-]+)\)[^']*?exec node (\S+)/g)) {
     commands.set(m[1] as string, m[2] as string);
   }
   return commands;
