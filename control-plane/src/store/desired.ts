@@ -2,7 +2,7 @@
 // and bundle digest it should run. Bundles are stored once per digest (content-addressed,
 // gzip'd), however many clusters run them. A change is published as DesiredStateChanged so
 // the replica holding that cluster's stream pushes it.
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { Events } from '../events.ts';
 import type { Keys } from './keys.ts';
@@ -22,12 +22,18 @@ export interface DesiredEntry {
   apply: ApplySettings;
 }
 
+// Enough for the bundles of a push to ten thousand clusters that each run their own (~1 KB
+// compressed each), and for a few big shared ones.
+const BUNDLE_CACHE_BYTES = 64 * 2 ** 20;
+
 export class DesiredStateStore {
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #events: Events;
   readonly #stored = new Set<string>();
+  /** Compressed bundles by digest, oldest first, up to BUNDLE_CACHE_BYTES in all. */
   readonly #bundles = new Map<string, { data: Buffer; size: number }>();
+  #bundleBytes = 0;
 
   constructor(redis: Redis, keys: Keys, events: Events) {
     this.#redis = redis;
@@ -96,7 +102,10 @@ export class DesiredStateStore {
     let missing = 0;
     unknown.forEach((b, i) => {
       if (found[i]?.[1] === 1) return;
-      write.set(this.#keys.bundle(b.digest), gzipSync(b.encode()));
+      const data = gzipSync(b.encode());
+      write.set(this.#keys.bundle(b.digest), data);
+      // The agents of this fleet ask for it right after: this replica need not read it back.
+      this.#cache(b.digest, data);
       missing++;
     });
     if (missing > 0) await write.exec();
@@ -106,17 +115,27 @@ export class DesiredStateStore {
 
   /**
    * The gzip'd bundle as sent to agents, and its uncompressed size, or null when unknown.
-   * Bundles are immutable (content-addressed), so a small in-process cache serves the many
-   * agents that receive the same bundle after one push without asking Redis each time.
+   * Bundles are immutable (content-addressed), so an in-process cache serves the agents that
+   * receive a bundle after a push without asking Redis each time.
    */
   async getCompressedBundle(digest: string): Promise<{ data: Buffer; size: number } | null> {
     const cached = this.#bundles.get(digest);
     if (cached) return cached;
     const data = await this.#redis.getBuffer(this.#keys.bundle(digest));
-    if (!data) return null;
-    const entry = { data, size: gunzipSync(data).length };
-    if (this.#bundles.size >= 64) this.#bundles.delete(this.#bundles.keys().next().value as string);
+    return data ? this.#cache(digest, data) : null;
+  }
+
+  #cache(digest: string, data: Buffer): { data: Buffer; size: number } {
+    // gzip's trailer holds the uncompressed size (ISIZE, RFC 1952: mod 2^32; bundles are far
+    // smaller): no need to decompress a bundle to learn it.
+    const entry = { data, size: data.readUInt32LE(data.length - 4) };
+    for (const [oldest, old] of this.#bundles) {
+      if (this.#bundleBytes + data.length <= BUNDLE_CACHE_BYTES) break;
+      this.#bundles.delete(oldest);
+      this.#bundleBytes -= old.data.length;
+    }
     this.#bundles.set(digest, entry);
+    this.#bundleBytes += data.length;
     return entry;
   }
 
