@@ -43,7 +43,10 @@ export function controlPlaneLogger(level: string, destination?: DestinationStrea
   );
 }
 
+// The queue of scheduled jobs: Git polls (one scheduler per fleet) and the bundle collection.
 const POLL_QUEUE = 'git-poll';
+const BUNDLE_GC_JOB = 'bundle-gc';
+const BUNDLE_GC_INTERVAL_MS = 3600_000;
 // How often rollouts are checked for a passed progressDeadline. Deadlines are minutes; a few
 // seconds late is fine, and the check itself only reads fleet states.
 const DEADLINE_CHECK_MS = 5_000;
@@ -136,7 +139,8 @@ export class ControlPlane {
     this.#pollWorker = new Worker(
       POLL_QUEUE,
       async (job) => {
-        await this.reconciler.sync(String(job.data.fleet), { fetch: true });
+        if (job.name === BUNDLE_GC_JOB) await this.collectBundles();
+        else await this.reconciler.sync(String(job.data.fleet), { fetch: true });
       },
       {
         connection: bullConnection(this.redis),
@@ -149,6 +153,12 @@ export class ControlPlane {
       if (!isRedisUnavailable(err, this.redis)) this.logger.warn({ err }, 'git poll worker error');
     });
     for (const name of await this.fleets.names()) await this.schedulePolling(name);
+    // Bundles no desired state names any more are collected hourly (once, whatever the replicas).
+    await this.#pollQueue.upsertJobScheduler(
+      BUNDLE_GC_JOB,
+      { every: BUNDLE_GC_INTERVAL_MS },
+      { name: BUNDLE_GC_JOB, data: {} },
+    );
     // A cluster that stops reporting triggers no re-plan, so its rollout's deadline is watched here.
     this.#deadlineTimer = setInterval(() => void this.#replanOverdueRollouts(), DEADLINE_CHECK_MS);
     this.#deadlineTimer.unref();
@@ -201,6 +211,13 @@ export class ControlPlane {
     } finally {
       this.#checkingDeadlines = false;
     }
+  }
+
+  /** Lets bundles that no cluster's desired state names expire (see DesiredStateStore.collectBundles). */
+  async collectBundles(): Promise<{ bundles: number; live: number; expiring: number }> {
+    const result = await this.desired.collectBundles(await this.registry.names());
+    this.logger.info(result, 'bundles collected');
+    return result;
   }
 
   async schedulePolling(fleet: string): Promise<void> {

@@ -172,8 +172,13 @@ export class ClusterRegistry {
     return (await this.#redis.hexists(this.#keys.cluster(name), 'name')) === 1;
   }
 
+  /** Names of every registered cluster, sorted. */
+  async names(): Promise<string[]> {
+    return (await this.#redis.smembers(this.#keys.clusters())).sort();
+  }
+
   async list(): Promise<Cluster[]> {
-    const names = (await this.#redis.smembers(this.#keys.clusters())).sort();
+    const names = await this.names();
     if (names.length === 0) return [];
     const pipeline = this.#redis.pipeline();
     for (const name of names) pipeline.hgetall(this.#keys.cluster(name));

@@ -22,6 +22,10 @@ export interface DesiredEntry {
   apply: ApplySettings;
 }
 
+// How long a bundle no cluster's desired state names is kept: a day, far beyond the hourly
+// collection, so that a bundle being stored while the collector reads is never lost.
+const BUNDLE_GRACE_SECONDS = 24 * 3600;
+
 // Enough for the bundles of a push to ten thousand clusters that each run their own (~1 KB
 // compressed each), and for a few big shared ones.
 const BUNDLE_CACHE_BYTES = 64 * 2 ** 20;
@@ -30,6 +34,7 @@ export class DesiredStateStore {
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #events: Events;
+  /** Digests this process stored or found in Redis (bounded): not asked about again. */
   readonly #stored = new Set<string>();
   /** Compressed bundles by digest, oldest first, up to BUNDLE_CACHE_BYTES in all. */
   readonly #bundles = new Map<string, { data: Buffer; size: number }>();
@@ -85,23 +90,26 @@ export class DesiredStateStore {
   }
 
   /**
-   * Stores bundles under their digests (idempotent). `encode` runs only for a digest neither
-   * this process nor Redis has yet: re-plans of a big fleet must not re-encode every bundle.
-   * Two pipelined round trips whatever the count — one EXISTS per bundle, one SET per missing
-   * one — since a fleet of ten thousand clusters has as many bundles.
+   * Stores bundles under their digests (idempotent); `encode` runs only for a digest neither
+   * this process nor Redis has yet: re-plans of a big fleet must not re-encode every bundle, nor
+   * ask Redis about each again. Two pipelined round trips whatever the count — one EXISTS +
+   * PERSIST per bundle, one SET per missing one — since a fleet of ten thousand clusters has as
+   * many bundles. PERSIST takes back a collector's expiry (collectBundles) from a bundle wanted
+   * again; for one this process already knows, the next collection does (its grace is a day,
+   * the collection hourly).
    */
   async putBundles(bundles: { digest: string; encode: () => Uint8Array }[]): Promise<void> {
     const unknown = [
       ...new Map(bundles.filter((b) => !this.#stored.has(b.digest)).map((b) => [b.digest, b])).values(),
     ];
     if (unknown.length === 0) return;
-    const exists = this.#redis.pipeline();
-    for (const b of unknown) exists.exists(this.#keys.bundle(b.digest));
-    const found = (await exists.exec()) ?? [];
+    const check = this.#redis.pipeline();
+    for (const b of unknown) check.exists(this.#keys.bundle(b.digest)).persist(this.#keys.bundle(b.digest));
+    const found = (await check.exec()) ?? [];
     const write = this.#redis.pipeline();
     let missing = 0;
     unknown.forEach((b, i) => {
-      if (found[i]?.[1] === 1) return;
+      if (found[2 * i]?.[1] === 1) return;
       const data = gzipSync(b.encode());
       write.set(this.#keys.bundle(b.digest), data);
       // The agents of this fleet ask for it right after: this replica need not read it back.
@@ -111,6 +119,42 @@ export class DesiredStateStore {
     if (missing > 0) await write.exec();
     if (this.#stored.size + unknown.length > 10_000) this.#stored.clear();
     for (const b of unknown) this.#stored.add(b.digest);
+  }
+
+  /**
+   * Garbage-collects bundles. A bundle no desired state of `clusters` names gets an expiry of
+   * `graceSeconds` (if it has none); one that is named again loses it (here, or in putBundles
+   * when the replica storing it did not know it). The grace, much longer than the collection
+   * interval, covers a bundle stored by a reconcile that has not yet written the desired state
+   * naming it, and a bundle wanted again before the next collection.
+   */
+  async collectBundles(
+    clusters: string[],
+    graceSeconds = BUNDLE_GRACE_SECONDS,
+  ): Promise<{ bundles: number; live: number; expiring: number }> {
+    const live = new Set<string>();
+    const read = this.#redis.pipeline();
+    for (const c of clusters) read.hvals(this.#keys.desired(c));
+    for (const [err, values] of (await read.exec()) ?? []) {
+      if (err) throw err;
+      for (const json of values as string[]) live.add((JSON.parse(json) as DesiredEntry).digest);
+    }
+    const prefix = this.#keys.bundle('');
+    let bundles = 0;
+    let expiring = 0;
+    for await (const keys of this.#redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+      const write = this.#redis.pipeline();
+      for (const key of keys as string[]) {
+        bundles++;
+        if (live.has(key.slice(prefix.length))) write.persist(key);
+        else {
+          write.expire(key, graceSeconds, 'NX');
+          expiring++;
+        }
+      }
+      if ((keys as string[]).length > 0) await write.exec();
+    }
+    return { bundles, live: live.size, expiring };
   }
 
   /**
