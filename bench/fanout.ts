@@ -24,6 +24,7 @@ import { type Child, startChild } from './lib/child.ts';
 import { all as allChildren, limit } from './lib/parallel.ts';
 import { cpuMeter, findPids } from './lib/proc.ts';
 import { type Cell, Report } from './lib/report.ts';
+import { eachSize, type SizeResult } from './lib/sizes.ts';
 import { type Summary, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
@@ -403,22 +404,17 @@ async function reference(n: number, agents: Child[]): Promise<Side> {
   }
 }
 
-const results: { n: number; gitfleet?: Side; reference?: Side; error?: string }[] = [];
+let results: SizeResult<Side>[] = [];
 const agents = startAgents();
 try {
-  for (const n of sizes) {
-    const entry: (typeof results)[number] = { n };
-    results.push(entry);
-    try {
-      entry.gitfleet = await gitfleet(n, agents);
-      if (!args['skip-reference']) entry.reference = await reference(n, agents);
-    } catch (err) {
-      // Where it breaks is a result too: record it and go on to the table.
-      entry.error = (err as Error).message;
-      report.note(`N=${n}: ${entry.error}`);
-      break;
-    }
-  }
+  results = await eachSize(
+    sizes,
+    {
+      gitfleet: (n) => gitfleet(n, agents),
+      reference: args['skip-reference'] ? undefined : (n) => reference(n, agents),
+    },
+    report,
+  );
 } finally {
   await Promise.all(agents.map((a) => a.stop()));
   await git.stop();

@@ -31,6 +31,7 @@ import { type Child, startChild } from './lib/child.ts';
 import { all as allChildren, limit } from './lib/parallel.ts';
 import { cpuSampler, findPids } from './lib/proc.ts';
 import { type Cell, Report } from './lib/report.ts';
+import { eachSize, type SizeResult } from './lib/sizes.ts';
 import { type Summary, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
@@ -309,23 +310,19 @@ async function reference(n: number, agents: Child[]): Promise<Storm[]> {
   }
 }
 
-const results: { n: number; gitfleet?: Storm[]; reference?: Storm[]; error?: string }[] = [];
+let results: SizeResult<Storm[]>[] = [];
 const agents = Array.from({ length: procs }, (_, i) =>
   startChild(join(here, 'lib', 'fanout-agents.ts'), { name: `agents-${i}` }),
 );
 try {
-  for (const n of sizes) {
-    const entry: (typeof results)[number] = { n };
-    results.push(entry);
-    try {
-      entry.gitfleet = await gitfleet(n, agents);
-      if (!args['skip-reference']) entry.reference = await reference(n, agents);
-    } catch (err) {
-      entry.error = (err as Error).message;
-      report.note(`N=${n}: ${entry.error}`);
-      break;
-    }
-  }
+  results = await eachSize(
+    sizes,
+    {
+      gitfleet: (n) => gitfleet(n, agents),
+      reference: args['skip-reference'] ? undefined : (n) => reference(n, agents),
+    },
+    report,
+  );
 } finally {
   await Promise.all(agents.map((a) => a.stop()));
   await git.stop();
