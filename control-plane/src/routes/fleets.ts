@@ -148,9 +148,15 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
       };
       const credentials: RepoCredentials = { ...body.credentials };
       await cp.fleets.create(spec, credentials);
-      await cp.schedulePolling(spec.name);
       await cp.events.publish({ type: 'FleetCreated', fleet: spec.name });
-      const state = await cp.reconciler.sync(spec.name, { fetch: true });
+      // Polling starts after this first sync (its scheduler runs once at once): a poll racing
+      // with it would only fetch the same commit again.
+      let state: Awaited<ReturnType<typeof cp.reconciler.sync>>;
+      try {
+        state = await cp.reconciler.sync(spec.name, { fetch: true });
+      } finally {
+        await cp.schedulePolling(spec.name);
+      }
       reply.code(201);
       return fleetView(cp, spec, state);
     },
