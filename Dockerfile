@@ -4,8 +4,9 @@
 #   docker run ghcr.io/gitfleet/gitfleet:0.1.0 control-plane     # the default
 #   docker run ghcr.io/gitfleet/gitfleet:0.1.0 agent [--kubeconfig FILE] [--context NAME]
 #
-# Node 24 runs the TypeScript sources directly (type stripping): there is no build step, so
-# the image is the production dependencies plus the sources of proto, control-plane and agent.
+# Node 24 runs the control plane's TypeScript sources directly (type stripping). The agent runs
+# as one bundled ES module (agent/bundle.ts): an idle agent is mostly the memory of its loaded
+# code, and the bundle needs no type stripping (docs/benchmarks.md, agent footprint).
 # Configuration is GITFLEET_* variables (control-plane/src/config.ts, agent/src/agent.ts).
 
 FROM node:24-slim AS deps
@@ -20,6 +21,17 @@ RUN npm ci --omit=dev --no-audit --no-fund \
       --workspace=proto --workspace=control-plane --workspace=agent \
     && npm cache clean --force
 
+# The agent bundle: esbuild is a development dependency, so it is built in a stage of its own.
+FROM node:24-slim AS agent-bundle
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY proto/package.json proto/
+COPY agent/package.json agent/
+RUN npm ci --no-audit --no-fund --workspace=proto --workspace=agent
+COPY proto/ proto/
+COPY agent/ agent/
+RUN node agent/bundle.ts /app/agent/dist/agent.mjs
+
 FROM node:24-slim
 LABEL org.opencontainers.image.title="gitfleet" \
       org.opencontainers.image.description="GitOps control plane for fleets of Kubernetes clusters: control plane and agent"
@@ -32,6 +44,7 @@ COPY package.json ./
 COPY proto/ proto/
 COPY control-plane/ control-plane/
 COPY agent/ agent/
+COPY --from=agent-bundle /app/agent/dist/agent.mjs agent/dist/agent.mjs
 # The entrypoint chooses the process by its first argument (the agent chart passes
 # args: ["agent"]); exec makes node PID 1, which handles SIGTERM itself.
 RUN printf '%s\n' \
@@ -41,24 +54,18 @@ RUN printf '%s\n' \
       'if [ "$#" -gt 0 ]; then shift; fi' \
       'case "$cmd" in' \
       '  control-plane) exec node /app/control-plane/src/server.ts "$@" ;;' \
-      '  agent) export NODE_COMPILE_CACHE=/app/.node-compile-cache; exec node /app/agent/src/main.ts "$@" ;;' \
+      '  agent) exec node /app/agent/dist/agent.mjs "$@" ;;' \
       '  *) echo "usage: gitfleet control-plane | agent [--kubeconfig FILE] [--context NAME] (got: $cmd)" >&2; exit 64 ;;' \
       'esac' \
       > /usr/local/bin/gitfleet \
     && chmod 0755 /usr/local/bin/gitfleet \
-    && mkdir -p /var/lib/gitfleet /app/.node-compile-cache \
-    && chown 65532:65532 /var/lib/gitfleet /app/.node-compile-cache
+    && mkdir -p /var/lib/gitfleet \
+    && chown 65532:65532 /var/lib/gitfleet
 # The control plane keeps Git mirrors and, without GITFLEET_TLS_CERT_FILE, its generated gRPC
 # certificate in GITFLEET_DATA_DIR (mount a volume there to keep the certificate); the agent
 # writes nothing to disk.
 USER 65532:65532
-# Node strips the agent's TypeScript types with a WebAssembly module that stays loaded (~20 MiB
-# of resident memory) unless its compile cache already holds every stripped file. Fill the
-# cache now, as the user the agent runs as (Node keeps one cache directory per user id), so the
-# agent (its entrypoint sets NODE_COMPILE_CACHE) starts without it; it only reads the cache,
-# which suits the chart's read-only root filesystem. Run as another user, it still works, with
-# the ~20 MiB. See docs/benchmarks.md, agent footprint.
-RUN NODE_COMPILE_CACHE=/app/.node-compile-cache node /app/agent/src/main.ts --version
+RUN node /app/agent/dist/agent.mjs --version
 EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/gitfleet"]
 CMD ["control-plane"]

@@ -1,10 +1,10 @@
-// Scenario 4: the real agent process (agent/src/main.ts, started the way the tests start it)
+// Scenario 4: the real agent process (bundled from agent/src/main.ts, started the way the tests start it)
 // managing one fleet of 1,000 objects of mixed kinds on a real cluster (kube-apiserver with
 // controller-manager, scheduler and kwok, so Deployments really become Available). Once the
 // fleet is Ready on the cluster, the agent's resident memory and CPU are sampled every second
 // for 60 s: its idle footprint, with the intervals the Helm chart uses (drift check every 60 s,
-// health every 2 s), the chart's NODE_OPTIONS and Node's compile cache filled beforehand as the
-// image build fills it (both applied by startAgentProcess, as in every e2e test).
+// health every 2 s), the chart's NODE_OPTIONS, and run as the image runs it: the one-file
+// bundle agent/bundle.ts builds (both applied by startAgentProcess, as in every e2e test).
 //
 //   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--quick]
 import { execFileSync } from 'node:child_process';
@@ -47,7 +47,7 @@ const report = new Report('agent-footprint', {
   seconds,
   agentEnv: { GITFLEET_DRIFT_INTERVAL_SECONDS: 60, GITFLEET_HEALTH_INTERVAL_SECONDS: 2 },
   agentNodeEnv:
-    'NODE_OPTIONS from charts/gitfleet-agent values.yaml; NODE_COMPILE_CACHE filled first (Dockerfile)',
+    'NODE_OPTIONS from charts/gitfleet-agent values.yaml; the agent bundle (agent/bundle.ts), as the Dockerfile builds it',
   goal: `idle RSS < ${GOAL_RSS_MIB} MiB`,
 });
 
@@ -167,8 +167,8 @@ try {
     ],
   ];
   // What a Node process holds before any work, in the same run: the floor under the figures above.
-  // The agent's modules are measured twice: as a first start loads them (types stripped by
-  // Node's WebAssembly stripper) and as the image runs them (from a filled compile cache).
+  // The agent's modules from its sources are measured twice: types stripped by Node's
+  // WebAssembly stripper, and from a filled compile cache (which spares the stripper).
   const compileCache = mkdtempSync(join(tmpdir(), 'gitfleet-floor-cache-'));
   const floorOf = (what: string, env: Record<string, string> = {}) => {
     const out = execFileSync(
@@ -191,7 +191,7 @@ try {
       { loads: '@kubernetes/client-node', ...floorOf('client-node') },
       { loads: 'agent/src/agent.ts and its imports', ...floorOf('agent') },
       {
-        loads: 'the same from a filled compile cache (as the image runs it)',
+        loads: 'the same from a filled compile cache',
         ...floorOf('agent', { NODE_COMPILE_CACHE: compileCache }),
       },
     ];

@@ -11,8 +11,7 @@ const { values } = parseArgs({
   options: { kubeconfig: { type: 'string' }, context: { type: 'string' }, version: { type: 'boolean' } },
 });
 
-// Prints the version once every module is loaded: the image build runs this to fill Node's
-// compile cache (see the Dockerfile), so the agent starts without the TypeScript stripper.
+// Prints the version once every module is loaded (the image build runs it to check the bundle).
 if (values.version) {
   console.log(AGENT_VERSION);
   process.exit(0);

@@ -404,18 +404,25 @@ describe('Dockerfile', () => {
   it('the entrypoint runs the processes by name, as compose and the charts call them', () => {
     const commands = entrypointCommands();
     assert.deepEqual([...commands.keys()].sort(), ['agent', 'control-plane']);
+    // A script is in the sources, or built by the Dockerfile (the agent's bundle).
+    const dockerfile = read('Dockerfile');
     for (const [command, script] of commands) {
       assert.ok(script.startsWith('/app/'), script);
-      assert.ok(existsSync(join(root, script.slice('/app/'.length))), `${command}: ${script} exists`);
+      assert.ok(
+        existsSync(join(root, script.slice('/app/'.length))) ||
+          dockerfile.includes(`node agent/bundle.ts ${script}`),
+        `${command}: ${script} exists or the Dockerfile builds it`,
+      );
     }
-    // The same scripts as the packages' bins.
-    for (const [command, bin] of [
-      ['control-plane', 'gitfleet-control-plane'],
-      ['agent', 'gitfleet-agent'],
-    ] as const) {
-      const script = JSON.parse(read(`${command}/package.json`)).bin[bin] as string;
-      assert.equal(commands.get(command), posix.join('/app', command, script));
-    }
+    // The same programs as the packages' bins: the control plane's script, the agent's bundled.
+    const bin = (pkg: string, name: string) => JSON.parse(read(`${pkg}/package.json`)).bin[name] as string;
+    assert.equal(
+      commands.get('control-plane'),
+      posix.join('/app/control-plane', bin('control-plane', 'gitfleet-control-plane')),
+    );
+    assert.equal(commands.get('agent'), '/app/agent/dist/agent.mjs');
+    assert.equal(bin('agent', 'gitfleet-agent'), './src/main.ts');
+    assert.match(read('agent/bundle.ts'), /entryPoints: \[new URL\('\.\/src\/main\.ts'/);
     for (const [name, s] of Object.entries(services)) {
       if (!s.image?.startsWith('ghcr.io/gitfleet/gitfleet')) continue;
       assert.ok(commands.has(commandOf(s)[0] ?? ''), `${name}: ${commandOf(s)[0]} is an entrypoint command`);
@@ -425,7 +432,6 @@ describe('Dockerfile', () => {
       const args = /args: \["([a-z-]+)"\]/.exec(deployment)?.[1] ?? '';
       assert.ok(commands.has(args), `${chart} runs ${args}`);
     }
-    const dockerfile = read('Dockerfile');
     assert.match(dockerfile, /^FROM node:24-slim\b/m);
     assert.match(dockerfile, /^USER 65532:65532$/m);
   });

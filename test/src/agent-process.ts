@@ -1,10 +1,9 @@
-// Runs the real agent (agent/src/main.ts) as a child process against a cluster, the way the
-// Helm chart runs it, with its own namespace for the credential Secret and inventories: the
-// chart's NODE_OPTIONS, and Node's compile cache filled before the first start, as the image
-// build fills it (Dockerfile), so the agent starts without the TypeScript stripper.
+// Runs the real agent as a child process against a cluster, the way the Helm chart runs it,
+// with its own namespace for the credential Secret and inventories: the image's agent bundle
+// (agent/bundle.ts, built once per test process, as the Dockerfile builds it) with the chart's
+// NODE_OPTIONS.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { type ManagedProcess, startProcess, tempDir } from './process.ts';
@@ -21,24 +20,25 @@ export interface AgentProcessOptions {
   env?: Record<string, string>;
 }
 
-const MAIN = new URL('../../agent/src/main.ts', import.meta.url).pathname;
+const BUNDLER = new URL('../../agent/bundle.ts', import.meta.url).pathname;
 const CHART_VALUES = new URL('../../charts/gitfleet-agent/values.yaml', import.meta.url).pathname;
+let bundle: string | undefined;
 
-// Entries are keyed by each file's content: one directory serves every run, edits included.
-const COMPILE_CACHE = join(tmpdir(), 'gitfleet-agent-compile-cache');
-let cacheFilled = false;
-
-// What the image and the chart give the agent process besides GITFLEET_* variables.
-function nodeEnv(): Record<string, string> {
-  const nodeOptions = (parse(readFileSync(CHART_VALUES, 'utf8')) as { agent?: { nodeOptions?: string } })
-    .agent?.nodeOptions;
-  const env: Record<string, string> = { NODE_COMPILE_CACHE: COMPILE_CACHE, NODE_OPTIONS: nodeOptions ?? '' };
-  if (!cacheFilled) {
-    // The Dockerfile's `node /app/agent/src/main.ts --version`.
-    execFileSync(process.execPath, [MAIN, '--version'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    cacheFilled = true;
+/** The agent bundle of this test process (its own file: test processes run side by side). */
+function agentBundle(): string {
+  if (!bundle) {
+    const outfile = new URL(`../../agent/dist/agent-test-${process.pid}.mjs`, import.meta.url).pathname;
+    execFileSync(process.execPath, [BUNDLER, outfile], { stdio: 'ignore' });
+    process.once('exit', () => rmSync(outfile, { force: true }));
+    bundle = outfile;
   }
-  return env;
+  return bundle;
+}
+
+// What the chart gives the agent process besides GITFLEET_* variables.
+function nodeOptions(): string {
+  const values = parse(readFileSync(CHART_VALUES, 'utf8')) as { agent?: { nodeOptions?: string } };
+  return values.agent?.nodeOptions ?? '';
 }
 
 export function startAgentProcess(options: AgentProcessOptions): ManagedProcess {
@@ -48,12 +48,17 @@ export function startAgentProcess(options: AgentProcessOptions): ManagedProcess 
   return startProcess(
     `agent ${options.name}`,
     process.execPath,
-    [MAIN, '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : [])],
+    [
+      agentBundle(),
+      '--kubeconfig',
+      options.kubeconfig,
+      ...(options.context ? ['--context', options.context] : []),
+    ],
     {
       logFile: join(dir, 'agent.log'),
       env: {
         ...process.env,
-        ...nodeEnv(),
+        NODE_OPTIONS: nodeOptions(),
         GITFLEET_CONTROL_PLANE: options.controlPlane,
         GITFLEET_CA_FILE: caFile,
         GITFLEET_NAMESPACE: options.namespace,
