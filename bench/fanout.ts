@@ -13,7 +13,7 @@
 //
 //   node bench/fanout.ts [--agents 1000,5000,10000] [--procs 4] [--quick]
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer } from '../test/src/git-server.ts';
@@ -21,6 +21,7 @@ import { tempDir } from '../test/src/process.ts';
 import { startRedis } from '../test/src/redis.ts';
 import { benchArgs, numberList, positive } from './lib/args.ts';
 import { type Child, startChild } from './lib/child.ts';
+import { quickstartManifests, rest } from './lib/fleet.ts';
 import { all as allChildren, limit } from './lib/parallel.ts';
 import { cpuMeter, findPids } from './lib/proc.ts';
 import { type Cell, Report } from './lib/report.ts';
@@ -58,12 +59,7 @@ const redis = await startRedis();
 const redisPids = findPids('redis-server', `:${redis.port}`);
 const git = await startGitServer();
 
-// The quick start's fleet: a Namespace, a ConfigMap naming the cluster, a Deployment and a
-// Service, so every cluster has a bundle of its own (${cluster.name}), as real fleets do.
-const quickstart = join(here, '..', 'examples', 'quickstart', 'manifests');
-const manifests = Object.fromEntries(
-  readdirSync(quickstart).map((f) => [`manifests/${f}`, readFileSync(join(quickstart, f), 'utf8')]),
-);
+const manifests = quickstartManifests();
 const fleetYaml = `manifests: ./manifests
 stages:
   - name: dev
@@ -108,25 +104,8 @@ interface Side {
   events?: Record<string, number>;
 }
 
-async function rest(
-  port: number,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (port: number, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  rest(port, ADMIN_TOKEN, method, path, body, headers);
 
 function startAgents(): Child[] {
   return Array.from({ length: procs }, (_, i) =>
@@ -243,7 +222,7 @@ async function gitfleet(n: number, agents: Child[]): Promise<Side> {
     const tokens: string[] = new Array(n);
     let t = wall();
     await limit(names, 32, async (name, i) => {
-      const res = await rest(started.httpPort, 'POST', '/api/v1/clusters', {
+      const res = await api(started.httpPort, 'POST', '/api/v1/clusters', {
         name,
         labels: { bench: 'fanout' },
       });
@@ -252,7 +231,7 @@ async function gitfleet(n: number, agents: Child[]): Promise<Side> {
     });
     report.log(`  ${n} clusters registered in ${(wall() - t).toFixed(0)} ms`);
     t = wall();
-    const created = await rest(started.httpPort, 'POST', '/api/v1/fleets', {
+    const created = await api(started.httpPort, 'POST', '/api/v1/fleets', {
       name: 'shop',
       repo: git.repoUrl(repo),
       credentials: { username: git.username, password: git.password },
@@ -299,7 +278,7 @@ async function gitfleet(n: number, agents: Child[]): Promise<Side> {
     const t0 = wall();
     let webhookMs = 0;
     const delivered = await profiled('push', async () => {
-      const hook = await rest(started.httpPort, 'POST', '/api/v1/webhooks/git', payload, {
+      const hook = await api(started.httpPort, 'POST', '/api/v1/webhooks/git', payload, {
         'x-github-event': 'push',
         'x-hub-signature-256': signature,
       });

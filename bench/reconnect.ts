@@ -20,7 +20,7 @@
 //
 //   node bench/reconnect.ts [--agents 1000,5000] [--modes restart,kill] [--procs 4] [--quick]
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer } from '../test/src/git-server.ts';
@@ -28,6 +28,7 @@ import { freePort, tempDir } from '../test/src/process.ts';
 import { startRedis } from '../test/src/redis.ts';
 import { benchArgs, numberList, positive } from './lib/args.ts';
 import { type Child, startChild } from './lib/child.ts';
+import { quickstartManifests, rest } from './lib/fleet.ts';
 import { all as allChildren, limit } from './lib/parallel.ts';
 import { cpuSampler, findPids } from './lib/proc.ts';
 import { type Cell, Report } from './lib/report.ts';
@@ -60,10 +61,7 @@ const redis = await startRedis();
 const redisPids = findPids('redis-server', `:${redis.port}`);
 const git = await startGitServer();
 
-const quickstart = join(here, '..', 'examples', 'quickstart', 'manifests');
-const manifests = Object.fromEntries(
-  readdirSync(quickstart).map((f) => [`manifests/${f}`, readFileSync(join(quickstart, f), 'utf8')]),
-);
+const manifests = quickstartManifests();
 const fleetYaml = `manifests: ./manifests
 stages:
   - name: dev
@@ -95,18 +93,8 @@ interface Server {
   start(): Promise<{ child: Child; caPem: string; httpPort?: number }>;
 }
 
-async function rest(port: number, method: string, path: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (port: number, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  rest(port, ADMIN_TOKEN, method, path, body, headers);
 
 function exited(child: Child): Promise<void> {
   return new Promise((resolve) => {
@@ -203,14 +191,14 @@ async function gitfleet(n: number, agents: Child[]): Promise<Storm[]> {
     const names = Array.from({ length: n }, (_, i) => `agent-${i}`);
     const tokens: string[] = new Array(n);
     await limit(names, 32, async (name, i) => {
-      const res = await rest(httpPort ?? 0, 'POST', '/api/v1/clusters', {
+      const res = await api(httpPort ?? 0, 'POST', '/api/v1/clusters', {
         name,
         labels: { bench: 'reconnect' },
       });
       if (res.status !== 201) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
       tokens[i] = res.body.bootstrapToken;
     });
-    const created = await rest(httpPort ?? 0, 'POST', '/api/v1/fleets', {
+    const created = await api(httpPort ?? 0, 'POST', '/api/v1/fleets', {
       name: 'shop',
       repo: git.repoUrl(prefix),
       credentials: { username: git.username, password: git.password },
@@ -244,7 +232,7 @@ async function gitfleet(n: number, agents: Child[]): Promise<Storm[]> {
       httpPort = result.httpPort;
       // The registry catches up with the streams asynchronously: give it a moment.
       await sleep(1000);
-      const listed = await rest(httpPort ?? 0, 'GET', '/api/v1/clusters');
+      const listed = await api(httpPort ?? 0, 'GET', '/api/v1/clusters');
       const clusters = (listed.body?.items ?? listed.body ?? []) as { connected?: boolean }[];
       result.storm.listedConnected = clusters.filter((c) => c.connected).length;
       storms.push(result.storm);
