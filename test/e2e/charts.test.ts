@@ -6,13 +6,12 @@
 // registers with a real control plane and makes a fleet Ready in the cluster. Names are unique
 // per run: other test files use the same clusters at the same time.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { loadConfig } from '@gitfleet/control-plane';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { agentConfigFromEnv } from '../../agent/src/agent.ts';
@@ -23,6 +22,7 @@ import { type GitServer, startGitServer } from '../src/git-server.ts';
 import { kubectlFor } from '../src/kube/kubectl.ts';
 import { webDeployment } from '../src/manifests.ts';
 import { type ManagedProcess, tempDir } from '../src/process.ts';
+import { selfSignedCertificate } from '../src/tls.ts';
 import { ensureToolchain, toolPath } from '../src/toolchain.ts';
 
 const env = environmentFromEnv();
@@ -39,8 +39,6 @@ const agentRelease = `agent-${id}`;
 const appNs = `charts-app-${id}`;
 const clusterName = `charts-${id}`;
 const fleetName = `charts-${id}`;
-
-const run = promisify(execFile);
 
 interface EnvVar {
   name: string;
@@ -168,32 +166,11 @@ describe('the Helm charts in a real cluster', () => {
     work = tempDir('charts');
     // The gRPC certificate, as a user would make it for the control plane's public name (and
     // 127.0.0.1, where the test control plane listens), self-signed like the generated one.
-    const opensslConfig = join(work, 'openssl.cnf');
-    writeFileSync(
-      opensslConfig,
-      `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = gitfleet-control-plane\n[ext]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature, keyCertSign\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:gitfleet.example.com, DNS:${cpRelease}.${cpNs}.svc, IP:127.0.0.1\n`,
-    );
-    tlsCert = join(work, 'tls.crt');
-    tlsKey = join(work, 'tls.key');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-config',
-      opensslConfig,
-      '-extensions',
-      'ext',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-keyout',
-      tlsKey,
-      '-out',
-      tlsCert,
-    ]);
+    ({ certFile: tlsCert, keyFile: tlsKey } = await selfSignedCertificate(work, [
+      'gitfleet.example.com',
+      `${cpRelease}.${cpNs}.svc`,
+      'IP:127.0.0.1',
+    ]));
     git = await startGitServer();
     // The control plane the agent registers with uses the same kind of TLS Secret material.
     cp = await startTestControlPlane({

@@ -4,15 +4,13 @@
 // certificate (as the chart's Secret does), so an agent trusts whichever replica it reaches;
 // a restart keeps its ports, so agents find it again at the address they were given, and a
 // balancer gives several replicas one address, as a Service does.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort, type ManagedProcess, startProcess, tempDir, waitUntil } from './process.ts';
+import { selfSignedCertificate } from './tls.ts';
 
-const run = promisify(execFile);
 const SERVER = new URL('../../control-plane/src/server.ts', import.meta.url).pathname;
 
 /** What replicas of one installation share. */
@@ -51,38 +49,13 @@ export interface ControlPlaneProcess {
   stop(): Promise<void>;
 }
 
-/** A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI. */
+/** An installation's shared state: Redis prefix, tokens, and a self-signed certificate for 127.0.0.1 and localhost. */
 export async function createInstallation(options: {
   redisUrl: string;
   env?: Record<string, string>;
 }): Promise<Installation> {
   const dir = tempDir('cp-install');
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  const config = join(dir, 'openssl.cnf');
-  writeFileSync(
-    config,
-    `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = gitfleet-control-plane\n[ext]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n`,
-  );
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-config',
-    config,
-    '-extensions',
-    'ext',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
+  const { certFile, keyFile } = await selfSignedCertificate(dir, ['IP:127.0.0.1', 'localhost']);
   return {
     redisUrl: options.redisUrl,
     prefix: `t-${randomBytes(6).toString('hex')}`,
