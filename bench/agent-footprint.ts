@@ -6,13 +6,17 @@
 // health every 2 s), the chart's NODE_OPTIONS, and run as the image runs it: the one-file
 // bundle agent/bundle.ts builds (both applied by startAgentProcess, as in every e2e test).
 //
-//   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--quick]
+// The agent's CPU time until Ready is the cost of applying 1,000 objects cold; with
+// --node-options the agent runs with other NODE_OPTIONS than the chart's (e.g. without
+// --jitless, to see what interpreting costs), side by side in two runs.
+//
+//   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--node-options "..."] [--quick]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startAgentProcess } from '../test/src/agent-process.ts';
+import { chartNodeOptions, startAgentProcess } from '../test/src/agent-process.ts';
 import { startTestControlPlane } from '../test/src/control-plane.ts';
 import { startGitServer } from '../test/src/git-server.ts';
 import { startKubeClusters } from '../test/src/kube/clusters.ts';
@@ -28,11 +32,14 @@ const args = benchArgs({
   objects: { type: 'string', default: '1000' },
   seconds: { type: 'string', default: '60' },
   'ready-timeout-seconds': { type: 'string', default: '600' },
+  'node-options': { type: 'string' },
 });
+const nodeOptions = args['node-options'] ?? chartNodeOptions();
 const objectCount = args.quick ? 200 : positive(args.objects, '--objects');
 const seconds = args.quick ? 20 : positive(args.seconds, '--seconds');
 const readyTimeoutMs = positive(args['ready-timeout-seconds'], '--ready-timeout-seconds') * 1000;
-const GOAL_RSS_MIB = 80;
+// The issue's goal is 80 MB (decimal); RSS is sampled and shown in MiB: 76.3 MiB.
+const GOAL_RSS_MIB = (80 * 1e6) / 2 ** 20;
 const FLEET = 'footprint';
 const id = Date.now().toString(36);
 
@@ -46,9 +53,9 @@ const report = new Report('agent-footprint', {
   pods: POD_BUDGET,
   seconds,
   agentEnv: { GITFLEET_DRIFT_INTERVAL_SECONDS: 60, GITFLEET_HEALTH_INTERVAL_SECONDS: 2 },
-  agentNodeEnv:
-    'NODE_OPTIONS from charts/gitfleet-agent values.yaml; the agent bundle (agent/bundle.ts), as the Dockerfile builds it',
-  goal: `idle RSS < ${GOAL_RSS_MIB} MiB`,
+  agentNodeOptions: nodeOptions,
+  agentNodeEnv: `NODE_OPTIONS ${args['node-options'] === undefined ? 'from charts/gitfleet-agent values.yaml' : 'from --node-options'}; the agent bundle (agent/bundle.ts), as the Dockerfile builds it`,
+  goal: `idle RSS < 80 MB (${GOAL_RSS_MIB.toFixed(1)} MiB)`,
 });
 
 interface StatusItem {
@@ -105,6 +112,7 @@ try {
       GITFLEET_HEALTH_INTERVAL_SECONDS: '2',
       GITFLEET_PROBE_PORT: String(await freePort()),
       GITFLEET_LOG_LEVEL: 'info',
+      NODE_OPTIONS: nodeOptions,
     },
   });
   const pid = agent.child.pid!;
@@ -131,6 +139,7 @@ try {
     else await sleep(1000);
   }
   const readyMs = Date.now() - started;
+  const readyCpuMs = cpuMs(pid);
   report.log(
     `Ready after ${(readyMs / 1000).toFixed(1)} s (${ready.objects.length} objects); sampling ${seconds} s`,
   );
@@ -157,6 +166,7 @@ try {
     [
       objectCount,
       readyMs / 1000,
+      readyCpuMs / 1000,
       mib(peakRss),
       rss.min,
       rss.p50,
@@ -199,10 +209,11 @@ try {
     rmSync(compileCache, { recursive: true, force: true });
   }
   report.table(
-    `Agent process footprint (idle = the ${seconds} s after the fleet is Ready; CPU % of one core; goal RSS < ${GOAL_RSS_MIB} MiB)`,
+    `Agent process footprint, NODE_OPTIONS "${nodeOptions}" (idle = the ${seconds} s after the fleet is Ready; CPU % of one core; goal RSS < 80 MB = ${GOAL_RSS_MIB.toFixed(1)} MiB)`,
     [
       'objects',
       'ready after s',
+      'agent CPU until Ready s',
       'RSS peak while applying MiB',
       'idle RSS min MiB',
       'idle RSS p50 MiB',
@@ -221,6 +232,7 @@ try {
   report.data.floors = floors;
   report.data.results = {
     readyMs,
+    readyCpuMs,
     peakRssMiB: mib(peakRss),
     idleRssMiB: samples,
     idleCpuPercent: cpuPercent,

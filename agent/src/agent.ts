@@ -12,6 +12,7 @@ import { CredentialStore } from './credentials.ts';
 import { InventoryStore } from './inventory/store.ts';
 import { KubeClient } from './kube/client.ts';
 import type { ClusterAccess } from './kube/kubeconfig.ts';
+import { collectGarbage } from './memory.ts';
 import { startProbeServer } from './probes.ts';
 import { FleetRunner } from './reconcile.ts';
 
@@ -141,6 +142,7 @@ export class Agent {
         }),
       onDesired: async (desired) => {
         await this.#runner(desired.fleet).receive(desired);
+        collectGarbage();
       },
       onRemoved: async (fleet, prune) => {
         const runner = this.#runners.get(fleet) ?? this.#runner(fleet);
@@ -210,6 +212,7 @@ export class Agent {
     });
     every(this.#config.driftIntervalSeconds, async () => {
       for (const r of this.#runners.values()) await r.correctDrift();
+      collectGarbage();
     });
     every(this.#config.statusHeartbeatSeconds, async () => {
       for (const r of this.#runners.values()) r.heartbeat();

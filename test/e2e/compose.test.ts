@@ -12,6 +12,7 @@ import { loadConfig } from '@gitfleet/control-plane';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { agentConfigFromEnv } from '../../agent/src/agent.ts';
+import { chartNodeOptions } from '../src/agent-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -312,6 +313,12 @@ describe('docker-compose.yml', () => {
     );
     assert.deepEqual(configured.apiTokens, [{ role: 'admin', name: 'me', token: '0123456789abcdef' }]);
     assert.equal(configured.webhookSecret, 's3cret');
+  });
+
+  it("runs the agent with the Helm chart's NODE_OPTIONS", () => {
+    const [[, agent] = []] = gitfleetServices('agent');
+    assert.ok(agent);
+    assert.equal(environment(agent).NODE_OPTIONS, chartNodeOptions());
   });
 
   it('the agent reaches the control plane and k3s by names and files that exist', () => {

@@ -35,8 +35,8 @@ function agentBundle(): string {
   return bundle;
 }
 
-// What the chart gives the agent process besides GITFLEET_* variables.
-function nodeOptions(): string {
+/** What the chart gives the agent process besides GITFLEET_* variables: its NODE_OPTIONS. */
+export function chartNodeOptions(): string {
   const values = parse(readFileSync(CHART_VALUES, 'utf8')) as { agent?: { nodeOptions?: string } };
   return values.agent?.nodeOptions ?? '';
 }
@@ -58,7 +58,7 @@ export function startAgentProcess(options: AgentProcessOptions): ManagedProcess 
       logFile: join(dir, 'agent.log'),
       env: {
         ...process.env,
-        NODE_OPTIONS: nodeOptions(),
+        NODE_OPTIONS: chartNodeOptions(),
         GITFLEET_CONTROL_PLANE: options.controlPlane,
         GITFLEET_CA_FILE: caFile,
         GITFLEET_NAMESPACE: options.namespace,

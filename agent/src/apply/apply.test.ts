@@ -267,12 +267,30 @@ describe('isLabelValue', () => {
 describe('VerifiedObjects', () => {
   it('trusts an entry only for the same digest and resourceVersion, and only until it expires', () => {
     const v = new VerifiedObjects({ ttlMs: 1000 });
-    v.record('apps/Deployment/shop/web', 'd1', '10', 0);
-    assert.ok(v.has('apps/Deployment/shop/web', 'd1', '10', 999));
-    assert.equal(v.has('apps/Deployment/shop/web', 'd1', '10', 1000), false);
-    assert.equal(v.has('apps/Deployment/shop/web', 'd2', '10', 0), false);
-    assert.equal(v.has('apps/Deployment/shop/web', 'd1', '11', 0), false);
+    const key = 'apps/Deployment/shop/web';
+    v.record(key, 'd1', '10', 0);
+    const lifetime = v.lifetimeMs(key);
+    assert.ok(v.has(key, 'd1', '10', lifetime - 1));
+    assert.equal(v.has(key, 'd1', '10', lifetime), false);
+    assert.equal(v.has(key, 'd2', '10', 0), false);
+    assert.equal(v.has(key, 'd1', '11', 0), false);
     assert.equal(v.has('apps/Deployment/shop/other', 'd1', '10', 0), false);
+  });
+
+  it('spreads the expiry of objects verified together over the second half of the TTL', () => {
+    const v = new VerifiedObjects({ ttlMs: 1000 });
+    const keys = Array.from({ length: 1000 }, (_, i) => `/ConfigMap/shop/settings-${i}`);
+    for (const key of keys) v.record(key, 'd', '1', 0);
+    const alive = (at: number) => keys.filter((key) => v.has(key, 'd', '1', at)).length;
+    assert.equal(alive(499), 1000, 'none expires before half the TTL');
+    assert.equal(alive(1000), 0, 'all have expired at the TTL');
+    // Evenly: about a fifth of them in each tenth of the TTL.
+    for (const at of [600, 700, 800, 900]) {
+      const expired = 1000 - alive(at);
+      const expected = ((at - 500) / 500) * 1000;
+      assert.ok(Math.abs(expired - expected) < 60, `at ${at} ms: ${expired} expired, expected ~${expected}`);
+    }
+    assert.equal(v.lifetimeMs(keys[0]!), v.lifetimeMs(keys[0]!), 'the same key, the same lifetime');
   });
 
   it('forgets one key, a whole group, or an entry recorded without a resourceVersion', () => {

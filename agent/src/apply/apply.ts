@@ -219,13 +219,16 @@ export function isLabelValue(value: string): boolean {
 // ---- the verified cache --------------------------------------------------------------------
 
 // refKey → what was verified: this desired digest matched the live object at this version.
-// An entry expires after `ttlMs` (default 10 min), because applying is not purely a function
-// of the manifest and the live object: a mutating webhook or a CRD's defaults that changed
-// since would make the same apply give another result. Expiry bounds how long that goes
-// unnoticed, at the price of one dry-run per object per period.
+// An entry expires after at most `ttlMs` (default 10 min), because applying is not purely a
+// function of the manifest and the live object: a mutating webhook or a CRD's defaults that
+// changed since would make the same apply give another result. Expiry bounds how long that
+// goes unnoticed, at the price of one dry-run per object per period. Each object's lifetime
+// is between half and all of `ttlMs`, spread by its key: objects verified together (a whole
+// fleet, by one apply) are then checked again a few at a time over several drift checks, not
+// all in one that holds every live object at once.
 export class VerifiedObjects {
   readonly ttlMs: number;
-  readonly #entries = new Map<string, { digest: string; resourceVersion: string; at: number }>();
+  readonly #entries = new Map<string, { digest: string; resourceVersion: string; expiresAt: number }>();
 
   constructor(options: { ttlMs?: number } = {}) {
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
@@ -237,13 +240,27 @@ export class VerifiedObjects {
       entry !== undefined &&
       entry.digest === digest &&
       entry.resourceVersion === resourceVersion &&
-      now - entry.at < this.ttlMs
+      now < entry.expiresAt
     );
   }
 
   record(key: string, digest: string, resourceVersion: string | undefined, now = Date.now()): void {
-    if (resourceVersion) this.#entries.set(key, { digest, resourceVersion, at: now });
-    else this.#entries.delete(key);
+    if (resourceVersion) {
+      this.#entries.set(key, { digest, resourceVersion, expiresAt: now + this.lifetimeMs(key) });
+    } else {
+      this.#entries.delete(key);
+    }
+  }
+
+  // Between ttlMs/2 and ttlMs, the same for a key every time (FNV-1a of the key, mixed with
+  // murmur3's finalizer: keys that differ only in their last characters spread evenly too).
+  lifetimeMs(key: string): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+    hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+    hash ^= hash >>> 16;
+    return Math.floor(this.ttlMs * (0.5 + (hash >>> 0) / 2 ** 33));
   }
 
   forget(key: string): void {
@@ -286,10 +303,15 @@ export type WrittenKinds = Map<string, 'created' | 'configured'>;
 
 // What the live objects are, from one LIST per resource.
 export interface LiveObjects {
-  // refKey → the live object carrying our fleet label.
+  // refKey → the live object carrying our fleet label, when the verified cache could not vouch
+  // for it: the objects an apply or a drift check compares with a dry-run.
   found: Map<string, KubeObject>;
-  // refKeys whose resource was listed: not found means absent, or there without our label.
-  // The others (kind not served yet, LIST failed) have to be read one by one.
+  // refKeys of live objects the verified cache vouched for as they were listed (same desired
+  // digest, same resourceVersion): unchanged, and not kept, so a check of a thousand verified
+  // objects holds one LIST page at a time rather than every object.
+  verified: Set<string>;
+  // refKeys whose resource was listed: neither found nor verified means absent, or there
+  // without our label. The others (kind not served yet, LIST failed) are read one by one.
   listed: Set<string>;
 }
 
@@ -421,26 +443,38 @@ export class Applier {
     opts: Pick<ResolvedApplyOptions, 'fleet' | 'concurrency'>,
   ): Promise<LiveObjects> {
     const lists = new Map<string, { info: ResourceInfo; keys: string[] }>();
+    const digests = new Map<string, string>();
     for (const d of objects) {
       const info = resources.get(d.key);
       if (!info) continue;
+      digests.set(d.key, d.digest);
       const id = `${info.group}/${info.version}/${info.plural}`;
       const list = lists.get(id) ?? { info, keys: [] };
       list.keys.push(d.key);
       lists.set(id, list);
     }
-    const found = new Map<string, KubeObject>();
-    const listed = new Set<string>();
+    const live: LiveObjects = { found: new Map(), verified: new Set(), listed: new Set() };
     await mapConcurrent([...lists.values()], opts.concurrency, async (list) => {
       try {
-        const items = await this.client.list(list.info, { labelSelector: `${FLEET_LABEL}=${opts.fleet}` });
-        for (const item of items) found.set(refKey(refOf(item)), item);
-        for (const key of list.keys) listed.add(key);
+        await this.client.forEachListed(
+          list.info,
+          { labelSelector: `${FLEET_LABEL}=${opts.fleet}` },
+          (item) => {
+            const key = refKey(refOf(item));
+            const digest = digests.get(key);
+            if (digest !== undefined && this.verified.has(key, digest, item.metadata.resourceVersion)) {
+              live.verified.add(key);
+            } else {
+              live.found.set(key, item);
+            }
+          },
+        );
+        for (const key of list.keys) live.listed.add(key);
       } catch {
         // Not allowed to list across namespaces, say: these objects are read one by one.
       }
     });
-    return { found, listed };
+    return live;
   }
 
   async #applyStage(
@@ -469,6 +503,7 @@ export class Applier {
     written: WrittenKinds,
   ): Promise<ChangeSetEntry> {
     if (!info) throw fromApiStatus(d.ref, 404, '404 page not found');
+    if (live.verified.has(d.key)) return changeEntry(d.ref, 'unchanged');
     const how = { fieldManager: opts.fieldManager, force: opts.force };
     let current = live.found.get(d.key);
     // Not listed: its kind was not served yet, or the LIST failed. Objects of a CRD this

@@ -55,6 +55,7 @@ export async function detectDrift(
       try {
         const info = resources.get(d.key);
         if (!info) throw fromApiStatus(d.ref, 404, '404 page not found');
+        if (live.verified.has(d.key)) return undefined;
         // Not among the objects with our label: deleted, or our label was taken off.
         const current = live.found.get(d.key) ?? (await applier.client.get(d.ref));
         if (current === undefined) {

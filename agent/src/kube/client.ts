@@ -72,6 +72,18 @@ export interface KubeClientOptions {
   userAgent?: string;
 }
 
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  // The object errors name (default: the whole collection).
+  about?: ObjectRef;
+}
+
+// Objects per LIST request. A page is read whole and parsed at once: 100 Deployments with
+// their managedFields and status are ~0.5 MB of JSON, so a smaller page keeps what a check
+// of a thousand objects holds at any moment small, for a few more requests.
+const LIST_PAGE_SIZE = 100;
+
 interface GroupVersionEntry {
   fetchedAt: number;
   // undefined: the API server does not serve this group/version.
@@ -421,10 +433,21 @@ export class KubeClient {
 
   // Every object of a resource (in one namespace, or all for '' / cluster-scoped), page by
   // page. Throws the API server's answer as an ApplyError about `about`.
-  async list(
+  async list(info: ResourceInfo, options: ListOptions = {}): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    await this.forEachListed(info, options, (item) => {
+      items.push(item);
+    });
+    return items;
+  }
+
+  // The same, handing each object to `visit` as its page arrives, so a caller that keeps
+  // little of each (the applier keeps resourceVersions) holds one page at a time, not all.
+  async forEachListed(
     info: ResourceInfo,
-    options: { namespace?: string; labelSelector?: string; about?: ObjectRef } = {},
-  ): Promise<KubeObject[]> {
+    options: ListOptions,
+    visit: (item: KubeObject) => void,
+  ): Promise<void> {
     const about: ObjectRef = options.about ?? {
       group: info.group,
       version: info.version,
@@ -432,23 +455,24 @@ export class KubeClient {
       namespace: options.namespace ?? '',
       name: `(all ${info.plural})`,
     };
-    const items: KubeObject[] = [];
+    const apiVersion = groupVersion(info.group, info.version);
     let continueToken: string | undefined;
     do {
       const res = await this.#call(about, {
         method: 'GET',
         path: collectionPath(info, info.namespaced ? (options.namespace ?? '') : ''),
-        query: { labelSelector: options.labelSelector, limit: 500, continue: continueToken },
+        query: { labelSelector: options.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
       });
       if (res.status !== 200) throw fromApiStatus(about, res.status, res.body);
       const page = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
       // List items carry no apiVersion and kind; callers compare them with full objects.
       for (const item of page.items ?? []) {
-        items.push({ ...item, apiVersion: groupVersion(info.group, info.version), kind: info.kind });
+        item.apiVersion = apiVersion;
+        item.kind = info.kind;
+        visit(item);
       }
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
-    return items;
   }
 
   // A request about one object: a request that got no answer becomes a Transient ApplyError
