@@ -10,7 +10,7 @@
 // --node-options the agent runs with other NODE_OPTIONS than the chart's (e.g. without
 // --jitless, to see what interpreting costs), side by side in two runs.
 //
-//   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--node-options "..."] [--quick]
+//   node bench/agent-footprint.ts [--objects 1000] [--seconds 60] [--node-options="..."] [--quick]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -462,11 +462,10 @@ export class Applier {
           (item) => {
             const key = refKey(refOf(item));
             const digest = digests.get(key);
-            if (digest !== undefined && this.verified.has(key, digest, item.metadata.resourceVersion)) {
-              live.verified.add(key);
-            } else {
-              live.found.set(key, item);
-            }
+            // Not desired (on its way to being pruned): nothing here compares it.
+            if (digest === undefined) return;
+            if (this.verified.has(key, digest, item.metadata.resourceVersion)) live.verified.add(key);
+            else live.found.set(key, item);
           },
         );
         for (const key of list.keys) live.listed.add(key);
