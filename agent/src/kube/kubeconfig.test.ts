@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -203,14 +203,16 @@ describe('exec credential plugins', () => {
     `const info = JSON.parse(process.env.KUBERNETES_EXEC_INFO);
 const n = Number(process.env.RUNS_FILE ? (await import('node:fs')).readFileSync(process.env.RUNS_FILE, 'utf8') || 0 : 0) + 1;
 if (process.env.RUNS_FILE) (await import('node:fs')).writeFileSync(process.env.RUNS_FILE, String(n));
+if (process.env.SEEN_FILE) (await import('node:fs')).writeFileSync(process.env.SEEN_FILE, process.env.NODE_OPTIONS ?? '(unset)');
 if (process.argv[2] === 'fail') { console.error('no session: log in first'); process.exit(1); }
 console.log(JSON.stringify({ apiVersion: info.apiVersion, kind: 'ExecCredential',
   status: { token: process.env.TOKEN_PREFIX + '-' + n, expirationTimestamp: process.argv[2] } }));
 `,
   );
   const runs = write('exec/runs', '');
+  const seen = write('exec/seen', '');
   chmodSync(plugin, 0o755);
-  const kubeconfig = (args: string[]) =>
+  const kubeconfig = (args: string[], env = '') =>
     write(
       'exec/config',
       `clusters: [{name: c, cluster: {server: "https://c"}}]
@@ -221,7 +223,7 @@ users:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: ${process.execPath}
       args: ${JSON.stringify(['plugin.mjs', ...args].map((a, i) => (i === 0 ? join(dir, 'exec', a) : a)))}
-      env: [{name: TOKEN_PREFIX, value: tok}, {name: RUNS_FILE, value: ${runs}}]
+      env: [{name: TOKEN_PREFIX, value: tok}, {name: RUNS_FILE, value: ${runs}}, {name: SEEN_FILE, value: ${seen}}${env}]
       installHint: install the plugin from example.com
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
@@ -241,6 +243,22 @@ current-context: x
     writeFileSync(runs, '');
     assert.equal((await expired(false)).authorization, 'Bearer tok-1');
     assert.equal((await expired(false)).authorization, 'Bearer tok-2', 'expired: run again');
+  });
+
+  it("gives the plugin the agent's environment but not its NODE_OPTIONS, unless exec.env names some", async () => {
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc';
+    try {
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      await credentialReader(loadKubeConfig({ kubeconfig: kubeconfig([future]) }))(false);
+      assert.equal(readFileSync(seen, 'utf8'), '(unset)');
+      const own = ', {name: NODE_OPTIONS, value: "--max-old-space-size=64"}';
+      await credentialReader(loadKubeConfig({ kubeconfig: kubeconfig([future], own) }))(false);
+      assert.equal(readFileSync(seen, 'utf8'), '--max-old-space-size=64');
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
   });
 
   it("fails with the plugin's error and its install hint", async () => {

@@ -359,12 +359,15 @@ async function runExec(
     spec: { interactive: false },
   };
   const what = `exec plugin ${exec.command} (${access.source})`;
+  // The agent's own NODE_OPTIONS (the chart's --jitless among them) are for the agent: a
+  // plugin written for Node gets the ones its exec.env names, as kubectl would give it.
+  const { NODE_OPTIONS: _agentOnly, ...inherited } = process.env;
   const stdout = await new Promise<string>((resolvePromise, reject) => {
     execFile(
       exec.command,
       exec.args,
       {
-        env: { ...process.env, ...exec.env, KUBERNETES_EXEC_INFO: JSON.stringify(execInfo) },
+        env: { ...inherited, ...exec.env, KUBERNETES_EXEC_INFO: JSON.stringify(execInfo) },
         timeout: EXEC_TIMEOUT_MS,
         maxBuffer: 1024 * 1024,
       },
