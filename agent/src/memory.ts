@@ -2,9 +2,10 @@
 // object of a fleet (LIST pages, dry-run answers) and keeps them until it is done, long enough
 // for V8 to move them to the old generation; left alone, that garbage stays until V8's memory
 // reducer runs, often after the next check, so an idle agent's resident memory is its
-// high-water mark (measured with 1,000 objects: ~74 MiB right after a check, ~68 MiB once
-// collected; docs/benchmarks.md, agent footprint). One full collection of a ~10 MiB heap
-// right after the burst costs a few milliseconds once a minute.
+// high-water mark (measured with 1,000 objects: old space 7.8 MiB live but 13.6–17.5 MiB
+// between checks; idle RSS 74.5 MiB with this and the smaller LIST pages, 81.4 without;
+// docs/benchmarks.md, agent footprint). One full collection of a ~10 MiB heap right after
+// the burst costs a few milliseconds once a minute.
 //
 // The collector is only reachable when Node runs with --expose-gc (the chart's
 // agent.nodeOptions sets it); without it this does nothing and V8 collects on its own schedule.
