@@ -4,8 +4,8 @@
 // reducer runs, often after the next check, so an idle agent's resident memory is its
 // high-water mark (measured with 1,000 objects: old space 7.8 MiB live but 13.6–17.5 MiB
 // between checks; idle RSS 74.5 MiB with this and the smaller LIST pages, 81.4 without;
-// docs/benchmarks.md, agent footprint). One full collection of a ~10 MiB heap right after
-// the burst costs a few milliseconds once a minute.
+// docs/benchmarks.md, agent footprint). One full collection of a heap that size right after
+// the burst costs 15–25 ms of CPU once a minute (timed on the bench machine).
 //
 // The collector is only reachable when Node runs with --expose-gc (the chart's
 // agent.nodeOptions sets it); without it this does nothing and V8 collects on its own schedule.
