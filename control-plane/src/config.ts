@@ -38,6 +38,14 @@ export interface Config {
   /** Largest file of a fleet read from Git, and largest total of a fleet's manifests (bytes). */
   gitMaxFileBytes: number;
   gitMaxFleetBytes: number;
+  /** The real tools that render Helm and Kustomize sources (PATH names or absolute paths). */
+  helmPath: string;
+  kubectlPath: string;
+  /** Bounds of one render subprocess, and how many run at once in this replica. */
+  renderTimeoutSeconds: number;
+  renderMaxMemoryMb: number;
+  renderMaxOutputBytes: number;
+  renderConcurrency: number;
   logLevel: string;
 }
 
@@ -93,6 +101,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commitEmailDomain: env.GITFLEET_COMMIT_EMAIL_DOMAIN ?? 'gitfleet.local',
     gitMaxFileBytes: int(env, 'GITFLEET_GIT_MAX_FILE_BYTES', DEFAULT_READ_LIMITS.maxFileBytes, 1),
     gitMaxFleetBytes: int(env, 'GITFLEET_GIT_MAX_FLEET_BYTES', DEFAULT_READ_LIMITS.maxTotalBytes, 1),
+    helmPath: env.GITFLEET_HELM_PATH || 'helm',
+    kubectlPath: env.GITFLEET_KUBECTL_PATH || 'kubectl',
+    renderTimeoutSeconds: int(env, 'GITFLEET_RENDER_TIMEOUT_SECONDS', 30, 1),
+    renderMaxMemoryMb: int(env, 'GITFLEET_RENDER_MAX_MEMORY_MB', 512, 16),
+    renderMaxOutputBytes: int(env, 'GITFLEET_RENDER_MAX_OUTPUT_BYTES', 64 * 2 ** 20, 1024),
+    renderConcurrency: int(env, 'GITFLEET_RENDER_CONCURRENCY', 2, 1),
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };
 }

@@ -1,7 +1,9 @@
 // The composition root: wires Redis, the registry, events, desired state, status ingestion,
 // the reconciler, Git polling and the gRPC listener together. `server.ts` starts one with
 // the configuration from the environment; tests start one with their own.
+
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
@@ -14,6 +16,7 @@ import { overdueRollouts } from './promotions/deadlines.ts';
 import { FleetStore } from './reconcile/fleet-store.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
+import { SourceRenderer } from './render/renderer.ts';
 import { StatusIngestion } from './status/ingest.ts';
 import { isRedisUnavailable, logAvailability } from './store/availability.ts';
 import { bullConnection, bullQueueConnection } from './store/bull.ts';
@@ -103,6 +106,18 @@ export class ControlPlane {
       gitTimeoutMs: config.gitTimeoutSeconds * 1000,
       logger: this.logger,
       limits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
+      renderer: new SourceRenderer({
+        helmPath: config.helmPath,
+        kubectlPath: config.kubectlPath,
+        workDir: join(config.dataDir, 'render'),
+        readLimits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
+        concurrency: config.renderConcurrency,
+        limits: {
+          timeoutMs: config.renderTimeoutSeconds * 1000,
+          maxMemoryBytes: config.renderMaxMemoryMb * 2 ** 20,
+          maxOutputBytes: config.renderMaxOutputBytes,
+        },
+      }),
     });
     this.#pollQueue = new Queue(POLL_QUEUE, {
       connection: bullQueueConnection(this.redis),

@@ -3,12 +3,14 @@
 // generated certificate). Tests talk to it the way users and agents do.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildApp, ControlPlane, controlPlaneLogger, loadConfig } from '@gitfleet/control-plane';
 import { AgentServiceClient } from '@gitfleet/proto';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { tempDir } from './process.ts';
+import { cachedBinDir } from './toolchain.ts';
 
 export interface TestControlPlane {
   cp: ControlPlane;
@@ -69,6 +71,8 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
     GITFLEET_DATA_DIR: dataDir,
     GITFLEET_API_TOKENS: `admin:alice:${adminToken},viewer:victor:${viewerToken}`,
     GITFLEET_LOG_LEVEL: process.env.GITFLEET_TEST_LOG_LEVEL ?? 'silent',
+    GITFLEET_HELM_PATH: join(cachedBinDir(), 'helm'),
+    GITFLEET_KUBECTL_PATH: join(cachedBinDir(), 'kubectl'),
     ...options.env,
   });
   const captured: string[] = [];

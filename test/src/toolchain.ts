@@ -2,6 +2,7 @@
 // test/env/toolchain/build.sh, which builds them from source once and caches them by version.
 // Tests call ensureToolchain() so a fresh machine builds what it needs instead of failing.
 import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,4 +42,15 @@ export function ensureToolchain(tools: string[] = []): Promise<string> {
 /** Path of one tool in the directory returned by ensureToolchain. */
 export function toolPath(binDir: string, name: string): string {
   return join(binDir, name);
+}
+
+/**
+ * The toolchain's cache directory, as build.sh computes it, for code that needs a tool path
+ * without running the build (the runner has built everything before any test starts).
+ */
+export function cachedBinDir(): string {
+  const cache =
+    process.env.GITFLEET_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gitfleet');
+  return join(cache, 'bin');
 }

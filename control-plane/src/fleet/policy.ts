@@ -47,7 +47,41 @@ export type Stage = {
   requires?: string;
   /** Absent = every cluster of the stage moves at once. */
   rollout?: RolloutPolicy;
+  /** Helm values of this stage, over the fleet's (Helm fleets only). */
+  values?: Record<string, unknown>;
+  /** The overlay this stage builds instead of the fleet's (Kustomize fleets only). */
+  kustomizePath?: string;
 };
+
+/** Where a Helm fleet's chart comes from. */
+export type ChartLocation =
+  /** A directory inside the fleet path. */
+  | { kind: 'path'; path: string }
+  /** A chart by name in an HTTP(S) Helm repository (its index.yaml). */
+  | { kind: 'repo'; repo: string; name: string }
+  /** An OCI registry reference without a tag: oci://host/path/name. */
+  | { kind: 'oci'; reference: string };
+
+export type HelmSource = {
+  chart: ChartLocation;
+  /** An exact version or a range (Masterminds semver syntax, as Helm reads it); remote charts only. */
+  version?: string;
+  /** Absent = the fleet's name. */
+  releaseName?: string;
+  /** The release namespace (objects without one land there); absent = "default". */
+  namespace?: string;
+  /** Paths relative to the fleet path, merged in order before `values`. */
+  valuesFiles: string[];
+  values: Record<string, unknown>;
+};
+
+/** Values for the clusters a selector matches, merged after the stage's values, in file order. */
+export type Override = {
+  selector: LabelSelector;
+  values: Record<string, unknown>;
+};
+
+export type Source = 'manifests' | 'helm' | 'kustomize';
 
 export type ApplyPolicy = {
   force: boolean;
@@ -57,8 +91,14 @@ export type ApplyPolicy = {
 };
 
 export type FleetPolicy = {
-  /** Manifest directory relative to the fleet path. */
+  /** What the fleet deploys: exactly one of `manifests` (the default), `helm`, `kustomize`. */
+  source: Source;
+  /** Manifest directory relative to the fleet path (the manifests source). */
   manifests: string;
+  helm?: HelmSource;
+  /** The overlay directory relative to the fleet path (the kustomize source). */
+  kustomize?: { path: string };
+  overrides: Override[];
   stages: Stage[];
   /** Extra variables for manifests: `${key}`; values may use the built-in variables. */
   substitute: Record<string, string>;
@@ -83,8 +123,12 @@ export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = {
   progressDeadlineSeconds: 600,
 };
 
-const TOP_KEYS = ['manifests', 'stages', 'substitute', 'apply'];
-const STAGE_KEYS = ['name', 'selector', 'revision', 'requires', 'rollout'];
+const TOP_KEYS = ['manifests', 'helm', 'kustomize', 'stages', 'overrides', 'substitute', 'apply'];
+const STAGE_KEYS = ['name', 'selector', 'revision', 'requires', 'rollout', 'helm', 'kustomize'];
+const HELM_KEYS = ['chart', 'repo', 'version', 'releaseName', 'namespace', 'valuesFiles', 'values'];
+const STAGE_HELM_KEYS = ['values'];
+const KUSTOMIZE_KEYS = ['path'];
+const OVERRIDE_KEYS = ['name', 'selector', 'helm'];
 const SELECTOR_KEYS = ['matchLabels', 'matchExpressions'];
 const EXPRESSION_KEYS = ['key', 'operator', 'values'];
 const ROLLOUT_KEYS = ['maxUnavailable', 'progressDeadline'];
@@ -92,6 +136,9 @@ const APPLY_KEYS = ['force', 'prune', 'allowEmpty', 'correctDrift'];
 const RESERVED_VARIABLES = ['stage', 'revision', 'cluster'];
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+// Helm's own rule for release names (it keeps 10 characters for suffixes of its own).
+const RELEASE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,51}[a-z0-9])?$/;
+const CHART_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 const VARIABLE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 const PERCENT = /^(\d+)%$/;
@@ -242,20 +289,46 @@ export function parsePolicy(text: string, file = 'fleet.yaml'): PolicyResult {
   const root = nonEmpty[0]!.contents;
 
   const policy: FleetPolicy = {
+    source: 'manifests',
     manifests: DEFAULT_MANIFESTS,
+    overrides: [],
     stages: [],
     substitute: {},
     apply: { ...DEFAULT_APPLY },
   };
   let stagesNode: unknown = null;
-  for (const [key, value] of r.entries(root, 'fleet.yaml', TOP_KEYS)) {
-    if (key === 'manifests') readManifests(r, value, policy);
-    else if (key === 'stages') {
+  const sources: { key: Source; node: unknown }[] = [];
+  let overridesNode: unknown = null;
+  for (const [key, value, keyNode] of r.entries(root, 'fleet.yaml', TOP_KEYS)) {
+    if (key === 'manifests') {
+      sources.push({ key, node: keyNode });
+      readManifests(r, value, policy);
+    } else if (key === 'helm') {
+      sources.push({ key, node: keyNode });
+      const helm = readHelm(r, value);
+      if (helm) policy.helm = helm;
+    } else if (key === 'kustomize') {
+      sources.push({ key, node: keyNode });
+      const path = readKustomize(r, value, 'kustomize');
+      if (path !== null) policy.kustomize = { path };
+    } else if (key === 'stages') {
       stagesNode = value;
       policy.stages = readStages(r, value);
+    } else if (key === 'overrides') {
+      overridesNode = keyNode;
+      policy.overrides = readOverrides(r, value);
     } else if (key === 'substitute') policy.substitute = readSubstitute(r, value);
     else if (key === 'apply') readApply(r, value, policy.apply);
   }
+  if (sources.length > 1) {
+    r.add(
+      'MultipleSources',
+      sources[1]!.node,
+      `fleet.yaml names ${sources.map((s) => `\`${s.key}\``).join(' and ')}; a fleet deploys exactly one source: keep one of manifests, helm, kustomize (split the fleet to deploy both)`,
+    );
+  }
+  policy.source = sources[0]?.key ?? 'manifests';
+  checkSourceSpecificKeys(r, policy, stagesNode, overridesNode);
   if (policy.stages.length === 0) {
     r.add(
       'NoStages',
@@ -269,9 +342,7 @@ export function parsePolicy(text: string, file = 'fleet.yaml'): PolicyResult {
 function readManifests(r: Reader, node: unknown, policy: FleetPolicy): void {
   const dir = r.string(node, 'manifests');
   if (dir === null) return;
-  // The fleet path is the unit a fleet is registered with; reaching outside it would let one
-  // fleet deploy another's files, and absolute paths mean nothing inside a repository.
-  if (dir.trim() === '' || dir.startsWith('/') || dir.split('/').includes('..')) {
+  if (!insideFleetPath(dir)) {
     r.add(
       'InvalidManifestsPath',
       node,
@@ -280,6 +351,277 @@ function readManifests(r: Reader, node: unknown, policy: FleetPolicy): void {
     return;
   }
   policy.manifests = dir;
+}
+
+/**
+ * A directory or file inside the fleet path: the fleet path is the unit a fleet is registered
+ * with, and reaching outside it would let one fleet deploy another's files; absolute paths
+ * mean nothing inside a repository.
+ */
+function insideFleetPath(path: string): boolean {
+  return path.trim() !== '' && !path.startsWith('/') && !path.split('/').includes('..');
+}
+
+function readHelm(r: Reader, node: unknown): HelmSource | null {
+  if (isNull(node)) {
+    r.add('InvalidType', node, 'helm must be a mapping, e.g. `helm: { chart: ./chart }`');
+    return null;
+  }
+  const before = r.problems.length;
+  const byKey = new Map(r.entries(node, 'helm', HELM_KEYS).map(([k, v]) => [k, v]));
+  if (!isMap(node)) return null;
+  const text = (key: string): string | null =>
+    byKey.has(key) && !isNull(byKey.get(key)) ? r.string(byKey.get(key), `helm.${key}`) : null;
+  const chartText = text('chart');
+  const repo = text('repo');
+  const version = text('version');
+  const helm: HelmSource = { chart: { kind: 'path', path: '.' }, valuesFiles: [], values: {} };
+  if (chartText === null) {
+    if (!byKey.has('chart')) {
+      r.add(
+        'MissingKey',
+        node,
+        'helm has no chart; add `chart: ./chart` (a directory in the fleet path), `repo: https://… ` with `chart: <name>`, or `chart: oci://host/path/name`',
+      );
+    }
+  } else if (chartText.startsWith('oci://')) {
+    if (repo !== null) {
+      r.add(
+        'InvalidChart',
+        byKey.get('repo'),
+        'helm.repo is for HTTP Helm repositories; an oci:// chart names its registry itself: remove repo',
+      );
+    }
+    const ref = chartText.slice('oci://'.length);
+    if (!/^[^/\s:]+(?::\d+)?(?:\/[a-z0-9][-a-z0-9._/]*)+$/.test(ref) || ref.endsWith('/')) {
+      r.add(
+        'InvalidChart',
+        byKey.get('chart'),
+        `helm.chart '${chartText}' is not an OCI chart reference; write oci://<registry host>/<path>/<chart name> without a tag (the version goes in helm.version)`,
+      );
+    } else if (/:[^/]*$/.test(ref.slice(ref.indexOf('/'))) || ref.includes('@')) {
+      r.add(
+        'InvalidChart',
+        byKey.get('chart'),
+        `helm.chart '${chartText}' has a tag or digest; move it to helm.version`,
+      );
+    } else helm.chart = { kind: 'oci', reference: chartText };
+  } else if (repo !== null) {
+    if (!/^https?:\/\/[^\s/]+/.test(repo)) {
+      r.add(
+        'InvalidChart',
+        byKey.get('repo'),
+        `helm.repo '${repo}' is not an http:// or https:// URL of a Helm repository`,
+      );
+    } else if (/^https?:\/\/[^/]*@/.test(repo)) {
+      r.add(
+        'InvalidChart',
+        byKey.get('repo'),
+        'helm.repo must not carry credentials in Git; give them to the fleet over the API (chartCredentials)',
+      );
+    } else if (!CHART_NAME.test(chartText)) {
+      r.add(
+        'InvalidChart',
+        byKey.get('chart'),
+        `helm.chart '${chartText}' is not a chart name; with helm.repo, chart is the name the repository lists, e.g. podinfo`,
+      );
+    } else helm.chart = { kind: 'repo', repo: repo.replace(/\/+$/, ''), name: chartText };
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chartText)) {
+    r.add(
+      'InvalidChart',
+      byKey.get('chart'),
+      `helm.chart '${chartText}' is a URL; for an HTTP Helm repository write \`repo: <repository URL>\` and \`chart: <name>\`, for a registry oci://…`,
+    );
+  } else if (!insideFleetPath(chartText)) {
+    r.add(
+      'InvalidChart',
+      byKey.get('chart'),
+      `helm.chart '${chartText}' must be a directory inside the fleet path, e.g. ./chart (no leading '/', no '..')`,
+    );
+  } else helm.chart = { kind: 'path', path: chartText };
+  if (version !== null) {
+    if (
+      helm.chart.kind === 'path' &&
+      chartText !== null &&
+      !chartText.startsWith('oci://') &&
+      repo === null
+    ) {
+      r.add(
+        'InvalidChart',
+        byKey.get('version'),
+        "helm.version applies to charts from a repository or registry; a chart in Git is used at the commit's own Chart.yaml version: remove version",
+      );
+    } else if (!/^[-0-9A-Za-z.^~<>=!*xX|, +]+$/.test(version)) {
+      r.add(
+        'InvalidVersion',
+        byKey.get('version'),
+        `helm.version '${version}' is not a version or a range, e.g. 6.14.1, ^6.0.0 or '>=6.0.0 <7.0.0'`,
+      );
+    } else helm.version = version.trim();
+  }
+  const releaseName = text('releaseName');
+  if (releaseName !== null) {
+    if (!RELEASE_NAME.test(releaseName)) {
+      r.add(
+        'InvalidReleaseName',
+        byKey.get('releaseName'),
+        `helm.releaseName '${releaseName}' is not a Helm release name: lowercase letters, digits and '-', at most 53`,
+      );
+    } else helm.releaseName = releaseName;
+  }
+  const namespace = text('namespace');
+  if (namespace !== null) {
+    // ${...} variables are resolved per cluster and checked then.
+    if (!DNS_LABEL.test(namespace) && !namespace.includes('${')) {
+      r.add(
+        'InvalidNamespace',
+        byKey.get('namespace'),
+        `helm.namespace '${namespace}' is not a namespace name (a DNS label)`,
+      );
+    } else helm.namespace = namespace;
+  }
+  const filesNode = byKey.get('valuesFiles');
+  if (byKey.has('valuesFiles') && !isNull(filesNode)) {
+    if (!isSeq(filesNode))
+      r.add('InvalidType', filesNode, 'helm.valuesFiles must be a list of paths, e.g. [values-prod.yaml]');
+    else {
+      for (const item of filesNode.items as unknown[]) {
+        const path = r.string(item, 'helm.valuesFiles');
+        if (path === null) continue;
+        if (!insideFleetPath(path)) {
+          r.add(
+            'InvalidValuesFile',
+            item,
+            `helm.valuesFiles '${path}' must be a file inside the fleet path (no leading '/', no '..')`,
+          );
+        } else helm.valuesFiles.push(path);
+      }
+    }
+  }
+  if (byKey.has('values') && !isNull(byKey.get('values'))) {
+    helm.values = readValues(r, byKey.get('values'), 'helm.values') ?? {};
+  }
+  return r.problems.length === before ? helm : null;
+}
+
+/** Helm values: any YAML mapping, kept as written (types included). */
+function readValues(r: Reader, node: unknown, where: string): Record<string, unknown> | null {
+  if (!isMap(node)) {
+    r.add(
+      'InvalidType',
+      node,
+      `${where} must be a mapping of Helm values, e.g. \`values: { replicaCount: 2 }\``,
+    );
+    return null;
+  }
+  try {
+    const value = (node as YAMLMap).toJSON() as Record<string, unknown>;
+    return value;
+  } catch (err) {
+    r.add('InvalidValues', node, `${where}: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+function readKustomize(r: Reader, node: unknown, where: string): string | null {
+  const byKey = new Map(r.entries(node, where, KUSTOMIZE_KEYS).map(([k, v]) => [k, v]));
+  if (!isMap(node)) return null;
+  if (!byKey.has('path')) {
+    r.add(
+      'MissingKey',
+      node,
+      `${where} has no path; add e.g. \`path: ./overlays/prod\` (the directory holding kustomization.yaml)`,
+    );
+    return null;
+  }
+  const path = r.string(byKey.get('path'), `${where}.path`);
+  if (path === null) return null;
+  if (!insideFleetPath(path)) {
+    r.add(
+      'InvalidKustomizePath',
+      byKey.get('path'),
+      `${where}.path '${path}' must be a directory inside the fleet path, e.g. ./overlays/prod (no leading '/', no '..')`,
+    );
+    return null;
+  }
+  return path;
+}
+
+function readOverrides(r: Reader, node: unknown): Override[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    r.add(
+      'InvalidType',
+      node,
+      'overrides must be a list, e.g. `overrides: [{ selector: {...}, helm: { values: {...} } }]`',
+    );
+    return [];
+  }
+  const out: Override[] = [];
+  (node.items as unknown[]).forEach((item, i) => {
+    const early = isMap(item) ? scalarText((item as YAMLMap).get('name', true)) : null;
+    const where = early ? `override '${early}'` : `override #${i + 1}`;
+    const byKey = new Map(r.entries(item, where, OVERRIDE_KEYS).map(([k, v]) => [k, v]));
+    if (!isMap(item)) return;
+    if (!byKey.has('selector')) {
+      r.add(
+        'MissingKey',
+        item,
+        `${where} has no selector; add e.g. \`selector: { matchLabels: { region: eu } }\``,
+      );
+      return;
+    }
+    const selector = readSelector(r, byKey.get('selector'), where);
+    let values: Record<string, unknown> = {};
+    if (byKey.has('helm') && !isNull(byKey.get('helm'))) {
+      for (const [k, v] of r.entries(byKey.get('helm'), `${where} helm`, STAGE_HELM_KEYS)) {
+        if (k === 'values') values = readValues(r, v, `${where} helm.values`) ?? {};
+      }
+    }
+    out.push({ selector, values });
+  });
+  return out;
+}
+
+/** Stage and override keys that only one source understands must not be silently ignored. */
+function checkSourceSpecificKeys(
+  r: Reader,
+  policy: FleetPolicy,
+  stagesNode: unknown,
+  overridesNode: unknown,
+): void {
+  if (policy.source !== 'helm') {
+    if (overridesNode !== null && policy.overrides.length > 0) {
+      r.add(
+        'NotHelm',
+        overridesNode,
+        `overrides set Helm values, but this fleet deploys ${policy.source}; remove overrides or use a helm source`,
+      );
+    }
+  }
+  if (!isSeq(stagesNode)) return;
+  (stagesNode.items as unknown[]).forEach((item) => {
+    if (!isMap(item)) return;
+    const name = scalarText((item as YAMLMap).get('name', true)) ?? '?';
+    const helmKey = ((item as YAMLMap).items as Pair[]).find((p) => scalarText(p.key) === 'helm')?.key;
+    const kustomizeKey = ((item as YAMLMap).items as Pair[]).find(
+      (p) => scalarText(p.key) === 'kustomize',
+    )?.key;
+    if (helmKey && policy.source !== 'helm') {
+      r.add(
+        'NotHelm',
+        helmKey,
+        `stage '${name}' sets helm values, but this fleet deploys ${policy.source}; remove them or use a helm source`,
+      );
+    }
+    if (kustomizeKey && policy.source !== 'kustomize') {
+      r.add(
+        'NotKustomize',
+        kustomizeKey,
+        `stage '${name}' names a kustomize overlay, but this fleet deploys ${policy.source}; remove it or use a kustomize source`,
+      );
+    }
+  });
 }
 
 function readStages(r: Reader, node: unknown): Stage[] {
@@ -338,6 +680,18 @@ function readStages(r: Reader, node: unknown): Stage[] {
     if (byKey.has('rollout') && !isNull(byKey.get('rollout')!.v)) {
       const rollout = readRollout(r, byKey.get('rollout')!.v, where);
       if (rollout) stage.rollout = rollout;
+    }
+    if (byKey.has('helm') && !isNull(byKey.get('helm')!.v)) {
+      for (const [k, v] of r.entries(byKey.get('helm')!.v, `${where} helm`, STAGE_HELM_KEYS)) {
+        if (k === 'values') {
+          const values = readValues(r, v, `${where} helm.values`);
+          if (values) stage.values = values;
+        }
+      }
+    }
+    if (byKey.has('kustomize') && !isNull(byKey.get('kustomize')!.v)) {
+      const path = readKustomize(r, byKey.get('kustomize')!.v, `${where} kustomize`);
+      if (path !== null) stage.kustomizePath = path;
     }
     stages.push(stage);
     nodes.set(stage, { requires: reqNode, name: nameNode });

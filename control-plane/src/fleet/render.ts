@@ -36,6 +36,8 @@ export type RenderInput = {
   cluster: { name: string; labels: Record<string, string> };
   /** The commit being rendered: `${revision}`. */
   revision: string;
+  /** Files are a tool's output, taken whole (not filtered by isManifestFile). */
+  raw?: boolean;
 };
 
 export type RenderResult = { ok: true; bundle: Bundle } | { ok: false; errors: Problem[] };
@@ -80,7 +82,7 @@ export function renderBundle(input: RenderInput): RenderResult {
   const resolve = variableResolver(input);
 
   const files = input.files
-    .filter((f) => isManifestFile(f.path))
+    .filter((f) => input.raw || isManifestFile(f.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const located: Located[] = [];
   for (const file of files) {
@@ -100,6 +102,19 @@ export function renderBundle(input: RenderInput): RenderResult {
     located.push(...parseManifestsOnce(file.path, sub.text, errors));
   }
 
+  return assemble(located, errors, {
+    allowEmpty: policy.apply.allowEmpty,
+    emptyFile: policy.manifests,
+    emptyWhat: `cluster '${cluster.name}' (stage ${stage}, revision ${revision.slice(0, 7)})`,
+  });
+}
+
+/** Checks for duplicates and the empty-render guard, then builds the bundle. */
+function assemble(
+  located: Located[],
+  errors: Problem[],
+  options: { allowEmpty: boolean; emptyFile: string; emptyWhat: string },
+): RenderResult {
   const seen = new Map<string, Located>();
   for (const item of located) {
     const id = objectIdentity(item.object);
@@ -118,13 +133,13 @@ export function renderBundle(input: RenderInput): RenderResult {
     } else seen.set(id, item);
   }
 
-  if (errors.length === 0 && located.length === 0 && !policy.apply.allowEmpty) {
+  if (errors.length === 0 && located.length === 0 && !options.allowEmpty) {
     errors.push(
       problem(
         'EmptyBundle',
-        policy.manifests,
+        options.emptyFile,
         undefined,
-        `no objects rendered for cluster '${cluster.name}' (stage ${stage}, revision ${revision.slice(0, 7)}); applying that would prune everything this fleet deployed. Add manifests, or set \`apply: { allowEmpty: true }\` in fleet.yaml if an empty fleet is intended`,
+        `no objects rendered for ${options.emptyWhat}; applying that would prune everything this fleet deployed. Add manifests, or set \`apply: { allowEmpty: true }\` in fleet.yaml if an empty fleet is intended`,
       ),
     );
   }
@@ -132,10 +147,41 @@ export function renderBundle(input: RenderInput): RenderResult {
   return { ok: true, bundle: makeBundle(located.map((l) => l.object)) };
 }
 
-type Resolution = { value: string | undefined; why: string };
+/** What a tool (helm template, kustomize build) wrote, split by the file each document came from. */
+export type RenderedFile = { path: string; content: string };
+
+export type RenderedInput = {
+  files: RenderedFile[];
+  allowEmpty: boolean;
+  /** Where an empty render points to, and what it was for, in the message. */
+  emptyFile: string;
+  emptyWhat: string;
+  /** Applied to each parsed object; null drops it (Helm test hooks). Must not mutate its argument. */
+  transform?: (object: KubeObject) => KubeObject | null;
+};
+
+/**
+ * The objects a tool rendered ⇒ the bundle. Parsed and checked exactly like manifests, but
+ * never substituted: variables went into the tool's inputs, and what a chart writes is its own.
+ */
+export function bundleFromRendered(input: RenderedInput): RenderResult {
+  const errors: Problem[] = [];
+  const located: Located[] = [];
+  for (const file of input.files) {
+    for (const item of parseManifestsOnce(file.path, file.content, errors)) {
+      const object = input.transform ? input.transform(item.object) : item.object;
+      if (object) located.push({ ...item, object });
+    }
+  }
+  return assemble(located, errors, input);
+}
+
+export type Resolution = { value: string | undefined; why: string };
 
 /** Resolves `${...}` names for one cluster; `why` explains a failure. Results are memoized. */
-function variableResolver(input: RenderInput): (name: string) => Resolution {
+export function variableResolver(
+  input: Pick<RenderInput, 'policy' | 'stage' | 'cluster' | 'revision'>,
+): (name: string) => Resolution {
   const { policy, stage, cluster, revision } = input;
   const cache = new Map<string, Resolution>();
   const builtin = (name: string): Resolution => {

@@ -151,6 +151,8 @@ export function mirrorId(url: string, credentials: RepoCredentials): string {
     .slice(0, 24);
 }
 
+class StopWalk extends Error {}
+
 export class GitError extends Error {
   readonly code = 'GitError';
   /**
@@ -457,6 +459,77 @@ export class GitMirror {
       );
     }
     return { files: files.sort((a, b) => a.path.localeCompare(b.path)), problems };
+  }
+
+  /**
+   * Writes every file under `path` at `commit` below `dest` (keeping their paths relative to
+   * the repository root), bytes as they are: a chart may vendor its dependencies as archives.
+   * Links and submodules are problems, as in readDir, and so is a tree over the limits.
+   */
+  async exportTree(
+    commit: string,
+    path: string,
+    dest: string,
+    limits: ReadLimits = DEFAULT_READ_LIMITS,
+  ): Promise<Problem[]> {
+    const root = normalize(path);
+    const problems: Problem[] = [];
+    const link = await this.linkOnPath(commit, root);
+    if (link) return [linkProblem(link.path, link.kind)];
+    let total = 0;
+    const walk = async (dirPath: string): Promise<void> => {
+      const { tree } = await git.readTree({
+        cache: this.#cache,
+        fs,
+        gitdir: this.dir,
+        oid: commit,
+        filepath: dirPath || undefined,
+      });
+      await fs.promises.mkdir(join(dest, dirPath), { recursive: true });
+      for (const entry of tree) {
+        const full = dirPath ? `${dirPath}/${entry.path}` : entry.path;
+        if (entry.mode === SYMLINK_MODE) problems.push(linkProblem(full, 'symlink'));
+        else if (entry.type === 'commit') problems.push(linkProblem(full, 'submodule'));
+        else if (entry.type === 'tree') await walk(full);
+        else if (entry.type === 'blob') {
+          const { blob } = await git.readBlob({ cache: this.#cache, fs, gitdir: this.dir, oid: entry.oid });
+          if (blob.length > limits.maxFileBytes) {
+            problems.push(
+              problem(
+                'FileTooLarge',
+                full,
+                undefined,
+                `${blob.length} bytes, over the limit of ${limits.maxFileBytes} per file (GITFLEET_GIT_MAX_FILE_BYTES)`,
+              ),
+            );
+            continue;
+          }
+          total += blob.length;
+          if (total > limits.maxTotalBytes) {
+            problems.push(
+              problem(
+                'FleetTooLarge',
+                root || '.',
+                undefined,
+                `the fleet's files add up to more than ${limits.maxTotalBytes} bytes (GITFLEET_GIT_MAX_FLEET_BYTES); split the fleet`,
+              ),
+            );
+            throw new StopWalk();
+          }
+          await fs.promises.writeFile(join(dest, full), blob);
+        }
+      }
+    };
+    try {
+      await walk(root);
+    } catch (err) {
+      if (err instanceof StopWalk) return problems;
+      if ((err as { code?: string }).code === 'NotFoundError') {
+        return [problem('PathNotFound', root || '.', undefined, `does not exist at ${commit.slice(0, 7)}`)];
+      }
+      throw err;
+    }
+    return problems;
   }
 
   // Blobs are immutable: a commit that changes one file of two thousand reads one blob. Large

@@ -5,7 +5,9 @@ import { DEFAULT_APPLY } from '../fleet/index.ts';
 import { overdueRollouts } from './deadlines.ts';
 
 const policy: FleetPolicy = {
+  source: 'manifests',
   manifests: './manifests',
+  overrides: [],
   substitute: {},
   apply: { ...DEFAULT_APPLY },
   stages: [

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.ts';
 import type { FleetPolicy, Problem, RolloutState } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
+import type { ChartCredentials } from '../render/helm.ts';
 import type { Keys } from '../store/keys.ts';
 
 export interface FleetSpec {
@@ -31,6 +32,8 @@ export interface FleetState {
   lastSyncAt: string | null;
   /** Why the last fetch failed (network, auth), if it did. */
   fetchError: string | null;
+  /** Helm fleets: the exact chart version each commit in use resolved to (a range resolves once per commit). */
+  chartVersions: Record<string, string>;
 }
 
 const EMPTY_STATE: FleetState = {
@@ -42,6 +45,7 @@ const EMPTY_STATE: FleetState = {
   rollouts: {},
   lastSyncAt: null,
   fetchError: null,
+  chartVersions: {},
 };
 
 export class FleetStore {
@@ -53,7 +57,11 @@ export class FleetStore {
     this.#keys = keys;
   }
 
-  async create(spec: FleetSpec, credentials: RepoCredentials): Promise<void> {
+  async create(
+    spec: FleetSpec,
+    credentials: RepoCredentials,
+    chartCredentials: ChartCredentials = {},
+  ): Promise<void> {
     const created = await this.#redis.hsetnx(this.#keys.fleet(spec.name), 'spec', JSON.stringify(spec));
     if (!created)
       throw new ApiError(
@@ -65,6 +73,7 @@ export class FleetStore {
       .multi()
       .hset(this.#keys.fleet(spec.name), {
         credentials: JSON.stringify(credentials),
+        chartCredentials: JSON.stringify(chartCredentials),
         state: JSON.stringify(EMPTY_STATE),
       })
       .sadd(this.#keys.fleets(), spec.name)
@@ -83,6 +92,12 @@ export class FleetStore {
   async credentials(name: string): Promise<RepoCredentials> {
     const json = await this.#redis.hget(this.#keys.fleet(name), 'credentials');
     return json ? (JSON.parse(json) as RepoCredentials) : {};
+  }
+
+  /** Credentials of the fleet's Helm repository or OCI registry; like Git's, never returned by the API. */
+  async chartCredentials(name: string): Promise<ChartCredentials> {
+    const json = await this.#redis.hget(this.#keys.fleet(name), 'chartCredentials');
+    return json ? (JSON.parse(json) as ChartCredentials) : {};
   }
 
   async saveState(name: string, state: FleetState): Promise<void> {

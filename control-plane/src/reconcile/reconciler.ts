@@ -37,6 +37,8 @@ import {
   type RepoCredentials,
 } from '../git/mirror.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
+import type { ChartCredentials } from '../render/helm.ts';
+import type { RenderCluster, SourceRenderer } from '../render/renderer.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
 import type { DesiredEntry, DesiredStateStore } from '../store/desired.ts';
 import { inSpan } from '../telemetry.ts';
@@ -54,10 +56,18 @@ export interface ReconcilerDeps {
   gitTimeoutMs?: number;
   /** Size bounds on what a fleet may hold in Git (default DEFAULT_READ_LIMITS). */
   limits?: ReadLimits;
+  /** Renders Helm and Kustomize sources (manifests render in process). */
+  renderer: SourceRenderer;
 }
+
+/** What a Helm fleet's render needs beyond Git: the registry's credentials and the versions resolved. */
+type ChartContext = { credentials: ChartCredentials; versions: Record<string, string> };
 
 interface Revision {
   commit: string;
+  /** The fleet directory in the repository ('' = root). */
+  base: string;
+  mirror: GitMirror;
   /** Path of fleet.yaml in the repository, for messages. */
   policyFile: string;
   treeId: string | null;
@@ -157,10 +167,16 @@ export class FleetReconciler {
     const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
       this.#read(mirror, spec, head),
     );
-    const headErrors = this.#validate(
+    const chart: ChartContext = {
+      credentials: await this.#deps.store.chartCredentials(name),
+      versions: { ...previous.chartVersions },
+    };
+    const headErrors = await this.#validate(
+      spec,
       headRevision,
       clusters,
       previous.lastGoodRevision ? previous.policy : null,
+      chart,
     );
     const headChanged = head !== previous.head || headErrors.length !== previous.errors.length;
     state.errors = headErrors;
@@ -226,7 +242,7 @@ export class FleetReconciler {
       }
       if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
       const revision =
-        cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved.manifests);
+        cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved);
       // A pinned commit can hold what the head no longer does (a symlink, an oversized file):
       // render nothing from it rather than a bundle with files missing.
       if (revision.problems.length > 0) {
@@ -238,7 +254,14 @@ export class FleetReconciler {
         );
         continue;
       }
-      const rendered = this.#render(revision, resolved, cp.stage, cluster);
+      const rendered = await this.#render(
+        spec,
+        revision,
+        sourcePolicy(resolved, revision),
+        cp.stage,
+        cluster,
+        chart,
+      );
       if (!rendered.ok) {
         state.planErrors.push(
           ...rendered.errors.map((e) => ({
@@ -274,6 +297,12 @@ export class FleetReconciler {
       await this.#publishRollout(name, stage.name, previous.rollouts[stage.name], stage.rollout);
     }
     state.rollouts = rollouts;
+    state.chartVersions = keepRecent(chart.versions, [
+      head,
+      lastGood,
+      ...resolved.stages.map((s) => s.revision),
+      ...Object.values(rollouts).flatMap((r) => [r?.revision, r?.previousRevision]),
+    ]);
     state.lastSyncAt = new Date().toISOString();
     await this.#deps.store.saveState(name, state);
     if (headChanged && headErrors.length === 0) {
@@ -283,10 +312,10 @@ export class FleetReconciler {
   }
 
   /**
-   * Reads fleet.yaml at `commit` and the manifests under `manifestsDir` (the policy in force
-   * decides the directory, also for a pinned older commit whose own fleet.yaml may differ).
+   * Reads fleet.yaml at `commit` and the manifests of the policy `inForce` (which decides the
+   * directory, also for a pinned older commit whose own fleet.yaml may differ).
    */
-  async #read(mirror: GitMirror, spec: FleetSpec, commit: string, manifestsDir?: string): Promise<Revision> {
+  async #read(mirror: GitMirror, spec: FleetSpec, commit: string, inForce?: FleetPolicy): Promise<Revision> {
     const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
     const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
     // The API refuses such paths; a fleet stored before it did must not reach outside either.
@@ -299,6 +328,8 @@ export class FleetReconciler {
       );
       return {
         commit,
+        base,
+        mirror,
         policyFile,
         treeId: null,
         policy: { ok: false, errors: [error] },
@@ -328,7 +359,9 @@ export class FleetReconciler {
             : { ok: false, errors: [read.problem] };
       if (treeId) remember(this.#policies, policyKey, policy);
     }
-    const dirName = manifestsDir ?? (policy.ok ? policy.policy.manifests : undefined);
+    // Only the manifests source is read file by file; charts and overlays are written out whole.
+    const governing = inForce ?? (policy.ok ? policy.policy : undefined);
+    const dirName = governing?.source === 'manifests' ? governing.manifests : undefined;
     let contents: DirContents = { files: [], problems: [] };
     if (dirName !== undefined) {
       const dir = [base, dirName.replace(/^\.\/?/, '')].filter(Boolean).join('/');
@@ -338,19 +371,51 @@ export class FleetReconciler {
         cached ?? (await mirror.readDir(commit, dir, { include: isManifestFile, limits: this.#limits }));
       if (treeId && !cached) remember(this.#files, filesKey, contents);
     }
-    return { commit, policyFile, treeId, policy, files: contents.files, problems: contents.problems };
+    return {
+      commit,
+      base,
+      mirror,
+      policyFile,
+      treeId,
+      policy,
+      files: contents.files,
+      problems: contents.problems,
+    };
   }
 
   /**
    * Renders (revision, stage, cluster), remembering the result: status reports re-plan a
    * fleet often, and its bundles only change with the commit, the policy or the labels.
    */
-  #render(
+  async #render(
+    spec: FleetSpec,
     revision: Revision,
     policy: FleetPolicy,
     stage: string,
-    cluster: { name: string; labels: Record<string, string> },
-  ): ReturnType<typeof renderBundle> {
+    cluster: RenderCluster,
+    chart: ChartContext,
+  ): Promise<ReturnType<typeof renderBundle>> {
+    if (policy.source !== 'manifests') {
+      const result = await this.#deps.renderer.render(
+        {
+          fleet: spec.name,
+          commit: revision.commit,
+          base: revision.base,
+          treeId: revision.treeId,
+          files: [],
+          mirror: revision.mirror,
+        },
+        policy,
+        stage,
+        cluster,
+        { credentials: chart.credentials, version: chart.versions[revision.commit] },
+      );
+      // A range resolves once per commit: every replica and every later pass renders that
+      // commit with the same chart version.
+      if (result.chartVersion && !chart.versions[revision.commit])
+        chart.versions[revision.commit] = result.chartVersion;
+      return result;
+    }
     const key = JSON.stringify([
       revision.commit,
       revision.treeId,
@@ -371,11 +436,13 @@ export class FleetReconciler {
    * A revision is good when its files can all be read, its policy parses, it renders for every
    * cluster following it, and it does not drop every cluster the fleet runs on by accident.
    */
-  #validate(
+  async #validate(
+    spec: FleetSpec,
     revision: Revision,
-    clusters: { name: string; labels: Record<string, string> }[],
+    clusters: RenderCluster[],
     previousPolicy: FleetPolicy | null,
-  ): Problem[] {
+    chart: ChartContext,
+  ): Promise<Problem[]> {
     if (!revision.policy.ok) return [...revision.problems, ...revision.policy.errors];
     if (revision.problems.length > 0) return revision.problems;
     const policy = revision.policy.policy;
@@ -390,7 +457,7 @@ export class FleetReconciler {
       const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
       if (!stage) break;
       // Through the render cache: delivering the same revision to these clusters reuses it.
-      const result = this.#render(revision, policy, stage, cluster);
+      const result = await this.#render(spec, revision, policy, stage, cluster, chart);
       if (!result.ok) {
         // Without clusters, label variables cannot be resolved: only structural errors count.
         const relevant =
@@ -452,6 +519,43 @@ export class FleetReconciler {
       reason: after.reason ?? `wave ${after.currentWave + 1} of ${after.waves.length}`,
     });
   }
+}
+
+/**
+ * The policy to render a commit with: the one in force (stages, selectors, rollouts), with the
+ * commit's own source when it deploys a chart or an overlay. Values live in fleet.yaml, so a
+ * pinned stage runs the values of its commit: a values change reaches it by promotion, like
+ * any other change. (Manifests keep the directory of the policy in force, as they always did.)
+ */
+function sourcePolicy(inForce: FleetPolicy, revision: Revision): FleetPolicy {
+  const own = revision.policy.ok ? revision.policy.policy : null;
+  if (!own || own.source === 'manifests') return inForce;
+  return {
+    ...inForce,
+    source: own.source,
+    helm: own.helm,
+    kustomize: own.kustomize,
+    overrides: own.overrides,
+    stages: inForce.stages.map((stage) => {
+      const mine = own.stages.find((s) => s.name === stage.name);
+      const { values: _v, kustomizePath: _k, ...rest } = stage;
+      return {
+        ...rest,
+        ...(mine?.values ? { values: mine.values } : {}),
+        ...(mine?.kustomizePath ? { kustomizePath: mine.kustomizePath } : {}),
+      };
+    }),
+  };
+}
+
+/** The chart versions of the commits still in use (the head and the pins); the rest are forgotten. */
+function keepRecent(
+  versions: Record<string, string>,
+  commits: (string | undefined | null)[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of commits) if (c && versions[c]) out[c] = versions[c];
+  return out;
 }
 
 /** A bounded cache: a long-lived control plane must not keep every revision it ever saw. */

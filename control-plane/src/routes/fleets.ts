@@ -18,6 +18,7 @@ interface CreateFleetBody {
   branch?: string;
   path?: string;
   credentials?: { username?: string; password?: string; token?: string };
+  chartCredentials?: { username?: string; password?: string };
 }
 
 /** Git's rules for a branch name (git check-ref-format --branch), for the ones users can get wrong. */
@@ -108,6 +109,16 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
                 token: { type: 'string' },
               },
             },
+            chartCredentials: {
+              type: 'object',
+              description:
+                "Basic-auth credentials of the Helm repository or OCI registry the fleet's chart comes from; never returned",
+              additionalProperties: false,
+              properties: {
+                username: { type: 'string' },
+                password: { type: 'string' },
+              },
+            },
           },
         },
       },
@@ -147,7 +158,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         createdAt: new Date().toISOString(),
       };
       const credentials: RepoCredentials = { ...body.credentials };
-      await cp.fleets.create(spec, credentials);
+      await cp.fleets.create(spec, credentials, { ...body.chartCredentials });
       await cp.events.publish({ type: 'FleetCreated', fleet: spec.name });
       // Polling starts after this first sync (its scheduler runs once at once): a poll racing
       // with it would only fetch the same commit again.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes test binaries from source through the Go module proxy, once,
 # and caches them by version outside the repository:
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm, kwok
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm, kwok, and
+#   the OCI registry (distribution) that tests and the quick start push charts to
 #
 # Each tool is a wrapper module beside this script (go.mod + go.sum, `tool` directives), so
 # the exact versions and checksums are committed. A binary already in the cache is reused.
@@ -15,7 +16,8 @@ cache=${GITFLEET_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gitfleet}
 
 K8S_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
-HELM_VERSION=v3.22.0
+HELM_VERSION=v4.3.2
+REGISTRY_VERSION=v3.1.2
 KWOK_VERSION=v0.8.0
 
 bin_dir="$cache/bin"
@@ -51,7 +53,7 @@ k8s_ldflags() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok helm)
+[ ${#want[@]} -gt 0 ] || want=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok helm registry)
 
 for tool in "${want[@]}"; do
   case $tool in
@@ -59,10 +61,13 @@ for tool in "${want[@]}"; do
     kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
       build kubernetes "$tool" "k8s.io/kubernetes/cmd/$tool" "$K8S_VERSION" "$(k8s_ldflags)" ;;
     helm)
-      build helm helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
-        "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" ;;
+      build helm helm helm.sh/helm/v4/cmd/helm "$HELM_VERSION" \
+        "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" ;;
+    registry)
+      build registry registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION" \
+        "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" ;;
     kwok) build kwok kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
-    *) log "unknown tool '$tool' (known: etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok helm)"; exit 2 ;;
+    *) log "unknown tool '$tool' (known: etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok helm registry)"; exit 2 ;;
   esac
 done
 
