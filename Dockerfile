@@ -32,6 +32,16 @@ COPY proto/ proto/
 COPY agent/ agent/
 RUN node agent/bundle.ts /app/agent/dist/agent.mjs
 
+# The rendering tools of Helm and Kustomize fleets: the same helm and kubectl (its kustomize)
+# the tests run, built from the pinned wrapper modules of test/env/toolchain.
+FROM golang:1.26 AS render-tools
+WORKDIR /src
+COPY test/env/toolchain/helm/ helm/
+COPY test/env/toolchain/kubernetes/ kubernetes/
+RUN cd helm && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v4.3.2" \
+      -o /out/helm helm.sh/helm/v4/cmd/helm
+RUN cd kubernetes && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/kubectl k8s.io/kubernetes/cmd/kubectl
+
 FROM node:24-slim
 LABEL org.opencontainers.image.title="gitfleet" \
       org.opencontainers.image.description="GitOps control plane for fleets of Kubernetes clusters: control plane and agent"
@@ -45,6 +55,7 @@ COPY proto/ proto/
 COPY control-plane/ control-plane/
 COPY agent/ agent/
 COPY --from=agent-bundle /app/agent/dist/agent.mjs agent/dist/agent.mjs
+COPY --from=render-tools /out/helm /out/kubectl /usr/local/bin/
 # The entrypoint chooses the process by its first argument (the agent chart passes
 # args: ["agent"]); exec makes node PID 1, which handles SIGTERM itself.
 RUN printf '%s\n' \

@@ -334,8 +334,8 @@ describe('the Helm charts in a real cluster', () => {
       'apiTokens.tokens=root:me:short',
     ]);
     assert.match(badTokens.stderr, /apiTokens\.tokens is not valid/);
-    // Nothing was installed.
-    const releases = JSON.parse(await helmOk(['list', '-n', 'default', '-a', '-o', 'json'])) as {
+    // Nothing was installed (helm v4 lists releases in every status by default).
+    const releases = JSON.parse(await helmOk(['list', '-n', 'default', '-o', 'json'])) as {
       name: string;
     }[];
     assert.deepEqual(

@@ -443,6 +443,26 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /^USER 65532:65532$/m);
   });
 
+  it('ships the helm and kubectl the tests render with, built from the same pinned modules', () => {
+    const dockerfile = read('Dockerfile');
+    const build = read('test/env/toolchain/build.sh');
+    const helmVersion = /^HELM_VERSION=(\S+)$/m.exec(build)?.[1];
+    assert.ok(helmVersion, 'build.sh pins HELM_VERSION');
+    assert.match(
+      dockerfile,
+      new RegExp(`helm/v4/internal/version\\.version=${helmVersion!.replaceAll('.', '\\.')}`),
+    );
+    for (const dir of ['helm', 'kubernetes']) {
+      assert.match(dockerfile, new RegExp(`^COPY test/env/toolchain/${dir}/ ${dir}/$`, 'm'));
+      assert.ok(existsSync(join(root, `test/env/toolchain/${dir}/go.sum`)), `${dir}/go.sum is committed`);
+      // .dockerignore leaves test/ out of the context, all but these.
+      assert.match(read('.dockerignore'), new RegExp(`^!test/env/toolchain/${dir}$`, 'm'));
+    }
+    assert.match(dockerfile, /^COPY --from=render-tools \/out\/helm \/out\/kubectl \/usr\/local\/bin\/$/m);
+    // The control plane finds them on PATH by default.
+    assert.match(read('control-plane/src/config.ts'), /GITFLEET_HELM_PATH \|\| 'helm'/);
+  });
+
   it('installs and copies every workspace the two processes need, and .dockerignore keeps them', () => {
     const dockerfile = read('Dockerfile');
     const workspaces = (JSON.parse(read('package.json')).workspaces as string[]).map((w) => ({
