@@ -146,7 +146,7 @@ function oneLine(text: string): string {
   const lines = text
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean);
+    .filter((l) => l && !l.startsWith('Use --debug flag'));
   const joined = lines.join('; ');
   return joined.length > 2000 ? `${joined.slice(0, 2000)}…` : joined;
 }

@@ -393,17 +393,18 @@ function readHelm(r: Reader, node: unknown): HelmSource | null {
       );
     }
     const ref = chartText.slice('oci://'.length);
-    if (!/^[^/\s:]+(?::\d+)?(?:\/[a-z0-9][-a-z0-9._/]*)+$/.test(ref) || ref.endsWith('/')) {
-      r.add(
-        'InvalidChart',
-        byKey.get('chart'),
-        `helm.chart '${chartText}' is not an OCI chart reference; write oci://<registry host>/<path>/<chart name> without a tag (the version goes in helm.version)`,
-      );
-    } else if (/:[^/]*$/.test(ref.slice(ref.indexOf('/'))) || ref.includes('@')) {
+    const path = ref.includes('/') ? ref.slice(ref.indexOf('/')) : '';
+    if (path.includes(':') || ref.includes('@')) {
       r.add(
         'InvalidChart',
         byKey.get('chart'),
         `helm.chart '${chartText}' has a tag or digest; move it to helm.version`,
+      );
+    } else if (!/^[^/\s:]+(?::\d+)?(?:\/[a-z0-9][-a-z0-9._]*)+$/.test(ref)) {
+      r.add(
+        'InvalidChart',
+        byKey.get('chart'),
+        `helm.chart '${chartText}' is not an OCI chart reference; write oci://<registry host>/<path>/<chart name> without a tag (the version goes in helm.version)`,
       );
     } else helm.chart = { kind: 'oci', reference: chartText };
   } else if (repo !== null) {

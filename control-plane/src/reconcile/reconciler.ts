@@ -548,13 +548,20 @@ function sourcePolicy(inForce: FleetPolicy, revision: Revision): FleetPolicy {
   };
 }
 
-/** The chart versions of the commits still in use (the head and the pins); the rest are forgotten. */
+/**
+ * The chart versions to keep: those of the commits in use (head, pins, rollouts), then the most
+ * recently recorded up to a bound, so a rollback to an older commit renders the chart it ran.
+ */
 function keepRecent(
   versions: Record<string, string>,
-  commits: (string | undefined | null)[],
+  inUse: (string | undefined | null)[],
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const c of commits) if (c && versions[c]) out[c] = versions[c];
+  for (const c of inUse) if (c && versions[c]) out[c] = versions[c];
+  for (const [c, v] of Object.entries(versions).reverse()) {
+    if (Object.keys(out).length >= 100) break;
+    out[c] ??= v;
+  }
   return out;
 }
 

@@ -53,6 +53,8 @@ export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetS
       name: stage.name,
       follows: stage.revision ? 'pinned' : 'head',
       revision: rollout?.revision ?? stage.revision ?? state.lastGoodRevision,
+      chartVersion:
+        state.chartVersions[rollout?.revision ?? stage.revision ?? state.lastGoodRevision ?? ''] ?? null,
       requires: stage.requires ?? null,
       clusters: members.length,
       phases,
@@ -76,6 +78,8 @@ export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetS
     createdAt: spec.createdAt,
     head: state.head,
     lastGoodRevision: state.lastGoodRevision,
+    source: state.policy?.source ?? null,
+    chartVersion: state.chartVersions[state.lastGoodRevision ?? ''] ?? null,
     lastSyncAt: state.lastSyncAt,
     fetchError: state.fetchError,
     errors: [...state.errors, ...state.planErrors],
