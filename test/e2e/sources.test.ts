@@ -153,12 +153,9 @@ overrides:
 ${extra}`;
 
   it('deploys the podinfo chart from the fleet repository with per-stage values and a per-cluster override', async () => {
-    const namespaceFile = `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${helmNs}\n`;
     await git.createRepo(`helm-${id}`, {
       'fleet.yaml': helmFleet(),
       ...filesOf(join(fixtures, 'podinfo-chart'), 'chart/'),
-      // The release namespace, as a template of the chart would create it.
-      'chart/templates/namespace.yaml': namespaceFile,
     });
     const created = await cp.api<FleetView>('POST', '/api/v1/fleets', {
       name: `helm-${id}`,
@@ -171,7 +168,9 @@ ${extra}`;
     const devStatus = await readyAt(`helm-${id}`, devName, head);
     await readyAt(`helm-${id}`, prodName, head);
 
-    // Helm's test hooks are not applied; every object sits in the release namespace.
+    // Helm's test hooks are not applied; every object sits in the release namespace, which the
+    // fleet created (helm.createNamespace defaults to true, as --create-namespace).
+    assert.ok(devStatus.objects.some((o) => o.kind === 'Namespace' && o.name === helmNs), JSON.stringify(devStatus.objects));
     assert.ok(!devStatus.objects.some((o) => /test/.test(o.name)), JSON.stringify(devStatus.objects));
     const devKubectl = kubectlFor(dev.kubeconfig);
     const prodKubectl = kubectlFor(prod.kubeconfig);

@@ -70,6 +70,8 @@ export type HelmSource = {
   releaseName?: string;
   /** The release namespace (objects without one land there); absent = "default". */
   namespace?: string;
+  /** Add the release namespace to the bundle when the chart does not (helm install --create-namespace). */
+  createNamespace: boolean;
   /** Paths relative to the fleet path, merged in order before `values`. */
   valuesFiles: string[];
   values: Record<string, unknown>;
@@ -125,7 +127,16 @@ export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = {
 
 const TOP_KEYS = ['manifests', 'helm', 'kustomize', 'stages', 'overrides', 'substitute', 'apply'];
 const STAGE_KEYS = ['name', 'selector', 'revision', 'requires', 'rollout', 'helm', 'kustomize'];
-const HELM_KEYS = ['chart', 'repo', 'version', 'releaseName', 'namespace', 'valuesFiles', 'values'];
+const HELM_KEYS = [
+  'chart',
+  'repo',
+  'version',
+  'releaseName',
+  'namespace',
+  'createNamespace',
+  'valuesFiles',
+  'values',
+];
 const STAGE_HELM_KEYS = ['values'];
 const KUSTOMIZE_KEYS = ['path'];
 const OVERRIDE_KEYS = ['name', 'selector', 'helm'];
@@ -375,7 +386,16 @@ function readHelm(r: Reader, node: unknown): HelmSource | null {
   const chartText = text('chart');
   const repo = text('repo');
   const version = text('version');
-  const helm: HelmSource = { chart: { kind: 'path', path: '.' }, valuesFiles: [], values: {} };
+  const helm: HelmSource = {
+    chart: { kind: 'path', path: '.' },
+    createNamespace: true,
+    valuesFiles: [],
+    values: {},
+  };
+  if (byKey.has('createNamespace')) {
+    const b = r.boolean(byKey.get('createNamespace'), 'helm.createNamespace');
+    if (b !== null) helm.createNamespace = b;
+  }
   if (chartText === null) {
     if (!byKey.has('chart')) {
       r.add(

@@ -57,6 +57,7 @@ ${stages}`);
       chart: { kind: 'path', path: './chart' },
       releaseName: 'podinfo',
       namespace: 'shop-${stage}',
+      createNamespace: true,
       valuesFiles: ['values-prod.yaml'],
       values: { ui: { color: '#fff' }, list: [1, 2] },
     });

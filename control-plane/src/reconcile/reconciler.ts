@@ -16,6 +16,7 @@ import type { Events } from '../events.ts';
 import { problem } from '../fleet/errors.ts';
 import {
   assignStages,
+  type Bundle,
   dropsEveryCluster,
   encodeBundle,
   type FleetPolicy,
@@ -233,56 +234,62 @@ export class FleetReconciler {
     const byName = new Map(clusters.map((c) => [c.name, c]));
     const deliveries: { cluster: string; entry: DesiredEntry | null }[] = [];
     const bundles: { digest: string; encode: () => Uint8Array }[] = [];
-    for (const cp of planned.clusters) {
-      const cluster = byName.get(cp.cluster);
-      if (!cluster) continue;
-      if (cp.reason === 'unmatched') {
-        deliveries.push({ cluster: cp.cluster, entry: null });
-        continue;
-      }
-      if (cp.reason === 'conflict' || !cp.revision || !cp.stage) continue;
-      const revision =
-        cp.revision === head ? headRevision : await this.#read(mirror, spec, cp.revision, resolved);
-      // A pinned commit can hold what the head no longer does (a symlink, an oversized file):
-      // render nothing from it rather than a bundle with files missing.
-      if (revision.problems.length > 0) {
-        state.planErrors.push(
-          ...revision.problems.map((e) => ({
-            ...e,
-            message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
-          })),
+    // Clusters render side by side: a chart renders in a subprocess, and the renderer bounds
+    // how many run at once; results are taken in plan order so errors read the same each pass.
+    const revisions = new Map<string, Promise<Revision>>();
+    const revisionOf = (commit: string): Promise<Revision> => {
+      if (commit === head) return Promise.resolve(headRevision);
+      let r = revisions.get(commit);
+      if (!r) revisions.set(commit, (r = this.#read(mirror, spec, commit, resolved)));
+      return r;
+    };
+    type Outcome = { problems?: Problem[]; delivery?: (typeof deliveries)[number]; bundle?: Bundle };
+    const outcomes = await Promise.all(
+      planned.clusters.map(async (cp): Promise<Outcome> => {
+        const cluster = byName.get(cp.cluster);
+        if (!cluster) return {};
+        if (cp.reason === 'unmatched') return { delivery: { cluster: cp.cluster, entry: null } };
+        if (cp.reason === 'conflict' || !cp.revision || !cp.stage) return {};
+        const where = (e: Problem) => ({
+          ...e,
+          message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
+        });
+        const revision = await revisionOf(cp.revision);
+        // A pinned commit can hold what the head no longer does (a symlink, an oversized file):
+        // render nothing from it rather than a bundle with files missing.
+        if (revision.problems.length > 0) return { problems: revision.problems.map(where) };
+        const rendered = await this.#render(
+          spec,
+          revision,
+          sourcePolicy(resolved, revision),
+          cp.stage,
+          cluster,
+          chart,
         );
-        continue;
+        if (!rendered.ok) return { problems: rendered.errors.map(where) };
+        const bundle = rendered.bundle;
+        return {
+          bundle,
+          delivery: {
+            cluster: cp.cluster,
+            entry: {
+              fleet: name,
+              stage: cp.stage,
+              revision: cp.revision,
+              digest: bundle.digest,
+              apply: resolved.apply,
+            },
+          },
+        };
+      }),
+    );
+    for (const o of outcomes) {
+      if (o.problems) state.planErrors.push(...o.problems);
+      if (o.delivery) deliveries.push(o.delivery);
+      if (o.bundle) {
+        const bundle = o.bundle;
+        bundles.push({ digest: bundle.digest, encode: () => encodeBundle(bundle) });
       }
-      const rendered = await this.#render(
-        spec,
-        revision,
-        sourcePolicy(resolved, revision),
-        cp.stage,
-        cluster,
-        chart,
-      );
-      if (!rendered.ok) {
-        state.planErrors.push(
-          ...rendered.errors.map((e) => ({
-            ...e,
-            message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
-          })),
-        );
-        continue;
-      }
-      const bundle = rendered.bundle;
-      bundles.push({ digest: bundle.digest, encode: () => encodeBundle(bundle) });
-      deliveries.push({
-        cluster: cp.cluster,
-        entry: {
-          fleet: name,
-          stage: cp.stage,
-          revision: cp.revision,
-          digest: bundle.digest,
-          apply: resolved.apply,
-        },
-      });
     }
     // Bundles first, all at once: an agent told of a digest must find its bundle.
     await inSpan('fleet.deliver', { 'gitfleet.clusters': deliveries.length }, async () => {
@@ -453,12 +460,15 @@ export class FleetReconciler {
     const targets = clusters.filter((c) => followers.includes(stageOf[c.name] ?? ''));
     const problems: Problem[] = [];
     const probe = targets.length > 0 ? targets : [{ name: 'validation', labels: {} }];
-    for (const cluster of probe) {
-      const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
-      if (!stage) break;
-      // Through the render cache: delivering the same revision to these clusters reuses it.
-      const result = await this.#render(spec, revision, policy, stage, cluster, chart);
-      if (!result.ok) {
+    const results = await Promise.all(
+      probe.map((cluster) => {
+        const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
+        // Through the render cache: delivering the same revision to these clusters reuses it.
+        return stage ? this.#render(spec, revision, policy, stage, cluster, chart) : null;
+      }),
+    );
+    for (const result of results) {
+      if (result && !result.ok) {
         // Without clusters, label variables cannot be resolved: only structural errors count.
         const relevant =
           targets.length > 0 ? result.errors : result.errors.filter((e) => e.code !== 'UnknownVariable');

@@ -197,6 +197,15 @@ export class SourceRenderer {
       const objects = rendered.bundle.objects
         .map((o) => helmObject(o, inputs.namespace, scoped))
         .filter((o): o is NonNullable<typeof o> => o !== null);
+      const ns = inputs.namespace;
+      if (
+        helm.createNamespace &&
+        objects.length > 0 &&
+        ns !== 'default' &&
+        !objects.some((o) => o.kind === 'Namespace' && o.apiVersion === 'v1' && o.metadata.name === ns)
+      ) {
+        objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      }
       if (objects.length === 0 && !policy.apply.allowEmpty) {
         return {
           ok: false,
