@@ -76,6 +76,8 @@ type Prepared =
 
 type Tree = { ok: true; root: string } | { ok: false; errors: Problem[] };
 
+const TRANSIENT = new Set(['RenderLimit', 'HelmUnavailable']);
+
 /** Counts, for tests and the benchmark: how many tool runs the cache saved. */
 export type RenderStats = { helmTemplates: number; kustomizeBuilds: number; cacheHits: number };
 
@@ -453,8 +455,15 @@ export class SourceRenderer {
       return cached;
     }
     // Failed renders are kept too: the same inputs fail the same way, and a broken chart must
-    // not run helm again for every cluster and every status report.
-    return this.#memo(this.#results, key, 4096, render, () => true);
+    // not run helm again for every cluster and every status report. Not a render cut short by
+    // its limits, or a missing helm: those may pass the next time.
+    return this.#memo(
+      this.#results,
+      key,
+      4096,
+      render,
+      (r) => r.ok || !r.errors.some((e) => TRANSIENT.has(e.code)),
+    );
   }
 
   /** A bounded promise cache; results `keep` rejects are dropped once settled (a retry may succeed). */
