@@ -7,7 +7,7 @@
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path/posix';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { problem } from '../fleet/errors.ts';
 import { clusterScopedCrds, helmObject, helmProblem, helmRenderKey, splitHelmOutput } from '../fleet/helm.ts';
 import {
@@ -496,7 +496,8 @@ function parseValuesFile(
   path: string,
   text: string,
 ): { ok: true; values: Values } | { ok: false; problem: Problem } {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines });
   const list = Array.isArray(docs) ? docs : [];
   for (const doc of list) {
     if (doc.errors.length > 0) {
