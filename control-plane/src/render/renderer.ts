@@ -507,7 +507,7 @@ function parseValuesFile(
         problem: problem(
           'YamlSyntax',
           path,
-          err.linePos?.[0]?.line,
+          lines.linePos(err.pos[0]).line,
           `values file is not valid YAML: ${err.message}`,
         ),
       };
