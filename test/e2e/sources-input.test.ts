@@ -165,7 +165,7 @@ describe('bad Helm input', () => {
       {
         what: 'a template whose output is not a Kubernetes object',
         files: { 'values.yaml': 'greeting: hello\n', 'chart/templates/list.yaml': '- just\n- a list\n' },
-        code: 'NotAnObject',
+        code: 'InvalidOutput',
         file: 'chart/templates/list.yaml',
         message: /not a Kubernetes object/,
       },

@@ -131,6 +131,17 @@ export function helmProblem(
     const [, source, line, rest] = located;
     return problem('TemplateError', toPath(source!), Number(line), `helm template: ${oneLine(rest || text)}`);
   }
+  // Helm parses each rendered document itself before printing: output that is not an object.
+  const output = /YAML parse error on (\S+?):\s*(.*)/s.exec(text);
+  if (output) {
+    const yamlLine = /yaml: line (\d+):/.exec(output[2]!)?.[1];
+    return problem(
+      'InvalidOutput',
+      toPath(output[1]!),
+      yamlLine ? Number(yamlLine) : undefined,
+      `the template's output is not a Kubernetes object (each document must be a mapping with apiVersion, kind and metadata.name): ${oneLine(output[2]!)}`,
+    );
+  }
   if (/values don't meet the specifications of the schema/.test(text)) {
     return problem(
       'ValuesSchema',

@@ -298,6 +298,15 @@ describe('around helm template', () => {
       'chart/Chart.yaml',
       'podinfo',
     );
+    const output = helmProblem(
+      'Error: YAML parse error on podinfo/templates/list.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type util.SimpleHead\n',
+      toPath,
+      'chart/Chart.yaml',
+      'podinfo',
+    );
+    assert.equal(output.code, 'InvalidOutput');
+    assert.equal(output.file, 'chart/templates/list.yaml');
+    assert.match(output.message, /not a Kubernetes object/);
     assert.equal(schema.code, 'ValuesSchema');
     assert.equal(schema.file, 'chart/values.schema.json');
     assert.match(schema.message, /replicaCount': got string, want integer/);
