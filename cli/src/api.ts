@@ -55,6 +55,8 @@ export interface StageView {
   name: string;
   follows: 'head' | 'pinned';
   revision: string | null;
+  /** Helm fleets: the chart version that revision renders. */
+  chartVersion?: string | null;
   requires: string | null;
   clusters: number;
   phases: Record<string, number>;
@@ -69,6 +71,9 @@ export interface Fleet {
   createdAt: string;
   head: string | null;
   lastGoodRevision: string | null;
+  /** manifests, helm or kustomize; null before the first good revision. */
+  source?: string | null;
+  chartVersion?: string | null;
   lastSyncAt: string | null;
   fetchError: string | null;
   errors: Problem[];

@@ -53,6 +53,8 @@ export function fleetDetail(f: Fleet, now = Date.now()): string {
     ['Path', f.path],
     ['Head', shortRevision(f.head)],
     ['Last good', shortRevision(f.lastGoodRevision)],
+    ...(f.source ? [['Source', f.source] as [string, string]] : []),
+    ...(f.chartVersion ? [['Chart version', f.chartVersion] as [string, string]] : []),
     ['Last sync', f.lastSyncAt ? `${f.lastSyncAt} (${formatAge(f.lastSyncAt, now)} ago)` : null],
     ...(f.fetchError ? [['Fetch error', f.fetchError] as [string, string]] : []),
     ['Errors', f.errors.length ? f.errors.map((e) => e.message).join('\n') : 'none'],
@@ -64,7 +66,8 @@ export function fleetDetail(f: Fleet, now = Date.now()): string {
     f.stages.map((s) => [
       s.name,
       s.follows,
-      shortRevision(s.revision),
+      // A Helm fleet's revision is its commit and the chart version that commit resolved to.
+      s.chartVersion ? `${shortRevision(s.revision)} (chart ${s.chartVersion})` : shortRevision(s.revision),
       s.requires,
       s.clusters,
       formatPhases(s.phases),
@@ -77,7 +80,8 @@ export function fleetDetail(f: Fleet, now = Date.now()): string {
 const create: CommandSpec = {
   name: 'fleet create',
   summary: 'Create a fleet from a Git repository (fetched and planned at once)',
-  usage: 'NAME --repo URL [--branch B] [--path P] [--username U --password-stdin | --token-stdin]',
+  usage:
+    'NAME --repo URL [--branch B] [--path P] [--username U --password-stdin | --token-stdin | --chart-username U --chart-password-stdin]',
   description: [
     'The repository holds fleet.yaml at --path. Credentials for a private repository are read',
     'from stdin (piped, or typed at a hidden prompt), never from the command line.',
@@ -89,6 +93,15 @@ const create: CommandSpec = {
     username: { type: 'string', value: 'USER', description: 'Git user name (with --password-stdin)' },
     'password-stdin': { type: 'boolean', description: 'read the Git password from stdin' },
     'token-stdin': { type: 'boolean', description: 'read a Git access token from stdin' },
+    'chart-username': {
+      type: 'string',
+      value: 'USER',
+      description: 'user name of the Helm repository or OCI registry (with --chart-password-stdin)',
+    },
+    'chart-password-stdin': {
+      type: 'boolean',
+      description: 'read the Helm repository or registry password from stdin',
+    },
   },
   examples: [
     'gitfleet fleet create shop --repo https://git.example.com/org/shop.git --path deploy',
@@ -110,6 +123,21 @@ const create: CommandSpec = {
     } else if (mode.kind === 'token') {
       credentials = { token: await readSecret(ctx.io, 'Token', 'fleet create') };
     }
+    const chartUser = input.string('chart-username');
+    const chartPassword = input.bool('chart-password-stdin');
+    if (Boolean(chartUser) !== chartPassword) {
+      throw new UsageError('--chart-username and --chart-password-stdin go together', 'fleet create');
+    }
+    if (chartPassword && mode.kind !== 'none') {
+      // stdin holds one secret; a fleet needing both can be created over the API.
+      throw new UsageError(
+        'stdin can carry the Git secret or the chart password, not both; create the fleet with POST /api/v1/fleets to give both',
+        'fleet create',
+      );
+    }
+    const chartCredentials = chartPassword
+      ? { username: chartUser!, password: await readSecret(ctx.io, 'Chart password', 'fleet create') }
+      : undefined;
     const branch = input.string('branch');
     const dir = input.string('path');
     const fleet = await client.post<Fleet>('/api/v1/fleets', {
@@ -118,6 +146,7 @@ const create: CommandSpec = {
       ...(branch !== undefined ? { branch } : {}),
       ...(dir !== undefined ? { path: dir } : {}),
       ...(credentials ? { credentials } : {}),
+      ...(chartCredentials ? { chartCredentials } : {}),
     });
     emit(ctx, fleet, () => `fleet ${fleet.name} created\n\n${fleetDetail(fleet)}`);
     return 0;
