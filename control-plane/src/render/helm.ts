@@ -78,6 +78,7 @@ export class HelmTool {
     const home = await this.#home();
     try {
       const target = join(home.dir, 'pull');
+      await mkdir(target, { recursive: true });
       const args = [
         'pull',
         location.kind === 'repo' ? location.name : location.reference,
