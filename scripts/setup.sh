@@ -2,11 +2,12 @@
 # Makes a fresh machine ready to run gitfleet and its tests. Idempotent: every step checks
 # first and does nothing when it is already done, so `make up` and `make test` call it every
 # time. What it does:
-#   1. Debian packages the tests and the quick start run for real: redis-server, git, openssl
+#   1. Debian packages the tests and the quick start run for real: redis-server, git, openssl,
+#      apache2-utils (htpasswd)
 #   2. Node.js 24 first on PATH (scripts/node-env.sh; the machines ship Node 20)
 #   3. npm ci (when node_modules is missing or older than package-lock.json)
 #   4. the Kubernetes binaries (etcd, kube-apiserver, kubectl, kube-controller-manager,
-#      kube-scheduler, kwok, helm) built from source once, cached under ~/.cache/gitfleet
+#      kube-scheduler, kwok, helm, the OCI registry) built from source once, cached under ~/.cache/gitfleet
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v git >/dev/null || missing+=(git)
 command -v openssl >/dev/null || missing+=(openssl)
+# htpasswd writes the bcrypt users of the OCI registry in the tests and the quick start.
+command -v htpasswd >/dev/null || missing+=(apache2-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   sudo=""

@@ -105,7 +105,7 @@ describe('bad Helm input', () => {
     for (const [name, repo] of [
       [`tiny-${id}`, `tiny-${id}`],
       [`plain-${id}`, `plain-${id}`],
-    ]) {
+    ] as const) {
       if (name.startsWith('plain')) {
         await git.createRepo(repo, {
           'fleet.yaml': `stages:\n  - name: all\n    selector: { matchLabels: { bad: "${id}" } }\n`,

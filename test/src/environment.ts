@@ -3,6 +3,12 @@
 // through environment variables, so test files share the expensive servers but not state:
 // every test uses its own repositories, Redis key prefix and namespaces.
 
+import {
+  type HelmRepository,
+  type OciRegistry,
+  startHelmRepository,
+  startOciRegistry,
+} from './chart-repos.ts';
 import { type GitServer, startGitServer } from './git-server.ts';
 import { type KubeCluster, type KubeClusters, startKubeClusters } from './kube/clusters.ts';
 import { type RedisServer, startRedis } from './redis.ts';
@@ -10,6 +16,8 @@ import { type RedisServer, startRedis } from './redis.ts';
 export interface TestEnvironment {
   redis: RedisServer;
   git: GitServer;
+  helmRepo: HelmRepository;
+  oci: OciRegistry;
   kube: KubeClusters;
   /** Variables that describe this environment to a child process (see environmentFromEnv). */
   toEnv(): Record<string, string>;
@@ -26,8 +34,13 @@ export interface EnvironmentOptions {
 export async function startEnvironment(options: EnvironmentOptions = {}): Promise<TestEnvironment> {
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [redis, git] = await Promise.all([startRedis(), startGitServer()]);
-    started.push(redis, git);
+    const [redis, git, helmRepo, oci] = await Promise.all([
+      startRedis(),
+      startGitServer(),
+      startHelmRepository(),
+      startOciRegistry(),
+    ]);
+    started.push(redis, git, helmRepo, oci);
     const kube = await startKubeClusters({
       count: options.clusters ?? 2,
       controllers: options.controllers ?? true,
@@ -36,8 +49,17 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     return {
       redis,
       git,
+      helmRepo,
+      oci,
       kube,
       toEnv: () => ({
+        GITFLEET_TEST_HELM_REPO_URL: helmRepo.url,
+        GITFLEET_TEST_HELM_REPO_USERNAME: helmRepo.username,
+        GITFLEET_TEST_HELM_REPO_PASSWORD: helmRepo.password,
+        GITFLEET_TEST_HELM_REPO_ROOT: helmRepo.root,
+        GITFLEET_TEST_OCI_URL: oci.url,
+        GITFLEET_TEST_OCI_USERNAME: oci.username,
+        GITFLEET_TEST_OCI_PASSWORD: oci.password,
         GITFLEET_TEST_REDIS_URL: redis.url,
         GITFLEET_TEST_GIT_URL: git.url,
         GITFLEET_TEST_GIT_USERNAME: git.username,
@@ -61,6 +83,9 @@ async function stopAll(started: { stop(): Promise<void> }[]): Promise<void> {
 export interface SharedEnvironment {
   redisUrl: string;
   git: { url: string; username: string; password: string; root: string };
+  /** An HTTP Helm repository (publishChart into its root) and an OCI registry (pushChart). */
+  helmRepo: { url: string; username: string; password: string; root: string };
+  oci: { url: string; username: string; password: string };
   clusters: Pick<KubeCluster, 'name' | 'kubeconfig'>[];
 }
 
@@ -83,6 +108,17 @@ export function environmentFromEnv(): SharedEnvironment {
       username: need('GITFLEET_TEST_GIT_USERNAME'),
       password: need('GITFLEET_TEST_GIT_PASSWORD'),
       root: need('GITFLEET_TEST_GIT_ROOT'),
+    },
+    helmRepo: {
+      url: need('GITFLEET_TEST_HELM_REPO_URL'),
+      username: need('GITFLEET_TEST_HELM_REPO_USERNAME'),
+      password: need('GITFLEET_TEST_HELM_REPO_PASSWORD'),
+      root: need('GITFLEET_TEST_HELM_REPO_ROOT'),
+    },
+    oci: {
+      url: need('GITFLEET_TEST_OCI_URL'),
+      username: need('GITFLEET_TEST_OCI_USERNAME'),
+      password: need('GITFLEET_TEST_OCI_PASSWORD'),
     },
     clusters: (process.env.GITFLEET_TEST_KUBECONFIGS ?? '')
       .split(',')

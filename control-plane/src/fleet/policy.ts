@@ -72,6 +72,8 @@ export type HelmSource = {
   namespace?: string;
   /** Add the release namespace to the bundle when the chart does not (helm install --create-namespace). */
   createNamespace: boolean;
+  /** An OCI registry spoken to over plain HTTP (a registry on a private network or loopback). */
+  plainHttp: boolean;
   /** Paths relative to the fleet path, merged in order before `values`. */
   valuesFiles: string[];
   values: Record<string, unknown>;
@@ -134,6 +136,7 @@ const HELM_KEYS = [
   'releaseName',
   'namespace',
   'createNamespace',
+  'plainHttp',
   'valuesFiles',
   'values',
 ];
@@ -389,12 +392,14 @@ function readHelm(r: Reader, node: unknown): HelmSource | null {
   const helm: HelmSource = {
     chart: { kind: 'path', path: '.' },
     createNamespace: true,
+    plainHttp: false,
     valuesFiles: [],
     values: {},
   };
-  if (byKey.has('createNamespace')) {
-    const b = r.boolean(byKey.get('createNamespace'), 'helm.createNamespace');
-    if (b !== null) helm.createNamespace = b;
+  for (const key of ['createNamespace', 'plainHttp'] as const) {
+    if (!byKey.has(key)) continue;
+    const b = r.boolean(byKey.get(key), `helm.${key}`);
+    if (b !== null) helm[key] = b;
   }
   if (chartText === null) {
     if (!byKey.has('chart')) {

@@ -58,6 +58,7 @@ ${stages}`);
       releaseName: 'podinfo',
       namespace: 'shop-${stage}',
       createNamespace: true,
+      plainHttp: false,
       valuesFiles: ['values-prod.yaml'],
       values: { ui: { color: '#fff' }, list: [1, 2] },
     });

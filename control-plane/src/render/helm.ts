@@ -208,7 +208,7 @@ function pullError(what: string, version: string | undefined, message: string): 
   if (/401|403|unauthorized|authentication required|denied/i.test(text)) {
     return new HelmError(
       'RepositoryUnauthorized',
-      `${what}${at}: the repository refused the credentials: ${text}; set the fleet's chartCredentials (PATCH or recreate the fleet)`,
+      `${what}${at}: the repository refused the credentials: ${text}; give the fleet the right chartCredentials (recreate it with them)`,
     );
   }
   if (

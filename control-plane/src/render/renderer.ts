@@ -112,7 +112,7 @@ export class SourceRenderer {
     policy: FleetPolicy,
     stage: string,
     cluster: RenderCluster,
-    chart: { credentials: ChartCredentials; version?: string | undefined; plainHttp?: boolean },
+    chart: { credentials: ChartCredentials; version?: string | undefined },
   ): Promise<RenderResult & { chartVersion?: string }> {
     if (policy.source === 'manifests') {
       return renderBundle({ files: revision.files, policy, stage, cluster, revision: revision.commit });
@@ -126,7 +126,7 @@ export class SourceRenderer {
     policy: FleetPolicy,
     stageName: string,
     cluster: RenderCluster,
-    chartOptions: { credentials: ChartCredentials; version?: string | undefined; plainHttp?: boolean },
+    chartOptions: { credentials: ChartCredentials; version?: string | undefined },
   ): Promise<RenderResult & { chartVersion?: string }> {
     const helm = policy.helm!;
     const stage = policy.stages.find((s) => s.name === stageName)!;
@@ -230,7 +230,7 @@ export class SourceRenderer {
   #prepare(
     revision: SourceRevision,
     policy: FleetPolicy,
-    chartOptions: { credentials: ChartCredentials; version?: string | undefined; plainHttp?: boolean },
+    chartOptions: { credentials: ChartCredentials; version?: string | undefined },
   ): Promise<Prepared> {
     const helm = policy.helm!;
     const key = JSON.stringify([
@@ -332,7 +332,7 @@ export class SourceRenderer {
               chartOptions.version ?? helm.version,
               chartOptions.credentials,
               {
-                plainHttp: chartOptions.plainHttp ?? false,
+                plainHttp: helm.plainHttp,
               },
             ),
           );
