@@ -147,7 +147,7 @@ for (const name of names) {
   const { bootstrapToken } = await tcp.cp.registry.register(name, { bench: 'ingest' });
   const { credential } = await new Promise<{ credential: string }>((resolve, reject) =>
     registrar.register(
-      { bootstrapToken, agent: { version: 'bench', kubernetesVersion: 'v1.35.4' } },
+      { bootstrapToken, agent: { version: 'bench', kubernetesVersion: 'v1.35.4', apiVersions: [] } },
       (err, res) => (err ? reject(err) : resolve(res)),
     ),
   );

@@ -11,6 +11,7 @@ import { StatusOutbox } from './connection/outbound.ts';
 import { CredentialStore } from './credentials.ts';
 import { InventoryStore } from './inventory/store.ts';
 import { KubeClient } from './kube/client.ts';
+import { discoverApiVersions, withinLimits } from './kube/discovery.ts';
 import type { ClusterAccess } from './kube/kubeconfig.ts';
 import { collectGarbage } from './memory.ts';
 import { startProbeServer } from './probes.ts';
@@ -99,7 +100,20 @@ export class Agent {
   async run(): Promise<string> {
     if (this.#config.probePort > 0)
       this.#probes = startProbeServer(this.#config.probePort, () => this.#ready);
-    const agent: AgentInfo = { version: AGENT_VERSION, kubernetesVersion: await this.#kubernetesVersion() };
+    // The first description must succeed (the API server is reachable at all); later ones keep
+    // what was known when the API server does not answer, rather than hold the stream back.
+    let described: AgentInfo = await this.#describe();
+    const agent = async (): Promise<AgentInfo> => {
+      try {
+        described = await this.#describe();
+      } catch (err) {
+        this.#logger.warn(
+          { err: (err as Error).message },
+          'could not read the cluster version; sending the last known',
+        );
+      }
+      return described;
+    };
     const connection = new ControlPlaneConnection({
       address: this.#config.controlPlane,
       caPem: this.#config.caFile ? readFileSync(this.#config.caFile, 'utf8') : null,
@@ -163,6 +177,21 @@ export class Agent {
 
   // The API server's version (`v1.35.4`); also the first request, so a cluster the agent
   // cannot reach or authenticate to fails the start with the server's answer.
+  /** The agent and its cluster as Helm's .Capabilities see them (version, served API versions). */
+  async #describe(): Promise<AgentInfo> {
+    const kubernetesVersion = await this.#kubernetesVersion();
+    const discovered = await discoverApiVersions(this.#client);
+    const { apiVersions, problems } = withinLimits(discovered.apiVersions);
+    problems.unshift(...discovered.problems);
+    if (problems.length > 0) {
+      this.#logger.warn(
+        { problems: problems.slice(0, 10), more: Math.max(0, problems.length - 10) },
+        'API discovery incomplete: charts render without what could not be read',
+      );
+    }
+    return { version: AGENT_VERSION, kubernetesVersion, apiVersions };
+  }
+
   async #kubernetesVersion(): Promise<string> {
     const res = await this.#client.request({ method: 'GET', path: '/version' });
     const gitVersion = (res.body as { gitVersion?: unknown } | undefined)?.gitVersion;

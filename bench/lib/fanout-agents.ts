@@ -117,7 +117,7 @@ function connect(agent: SimAgent): Promise<void> {
       kind: {
         $case: 'hello',
         value: {
-          agent: { version: 'bench', kubernetesVersion: 'v1.35.4' },
+          agent: { version: 'bench', kubernetesVersion: 'v1.35.4', apiVersions: [] },
           running: [...agent.held].map(([fleet, h]) => ({
             fleet,
             revision: h.revision,
@@ -155,7 +155,7 @@ fromParent(async (msg) => {
           registrar.register(
             {
               bootstrapToken: agent.bootstrapToken,
-              agent: { version: 'bench', kubernetesVersion: 'v1.35.4' },
+              agent: { version: 'bench', kubernetesVersion: 'v1.35.4', apiVersions: [] },
             },
             (err, res) => (err ? reject(err) : resolve(res.credential)),
           ),

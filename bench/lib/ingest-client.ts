@@ -69,7 +69,11 @@ async function viaStream(
   stream.write({
     kind: {
       $case: 'hello',
-      value: { agent: { version: 'bench', kubernetesVersion: 'v1.35.4' }, running: [], lastSequence: 0 },
+      value: {
+        agent: { version: 'bench', kubernetesVersion: 'v1.35.4', apiVersions: [] },
+        running: [],
+        lastSequence: 0,
+      },
     },
   });
   await synced;

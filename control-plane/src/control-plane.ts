@@ -112,6 +112,7 @@ export class ControlPlane {
         workDir: join(config.dataDir, 'render'),
         readLimits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
         concurrency: config.renderConcurrency,
+        capabilities: (digest) => this.registry.capabilities(digest),
         limits: {
           timeoutMs: config.renderTimeoutSeconds * 1000,
           maxMemoryBytes: config.renderMaxMemoryMb * 2 ** 20,
@@ -200,6 +201,14 @@ export class ControlPlane {
         connections: this.connections,
         logger: this.logger,
         heartbeatMs: this.config.heartbeatSeconds * 1000,
+        // Each fleet runs one pass at a time with at most one queued: a thousand agents
+        // reconnecting at once cost a few passes, not a thousand.
+        onCapabilitiesChanged: (cluster) => {
+          this.logger.info({ cluster }, 'cluster capabilities changed; rendering its fleets again');
+          this.reconcileAll('cluster capabilities changed').catch((err) =>
+            this.logger.error({ err }, 're-planning after a capabilities change failed'),
+          );
+        },
       }),
     });
     // Port 0 means "any free port": the address agents are told must name the real one.
@@ -247,7 +256,7 @@ export class ControlPlane {
     await this.#pollQueue.removeJobScheduler(`fleet-${fleet}`);
   }
 
-  /** Re-plans every fleet (after a cluster was registered or relabelled). */
+  /** Re-plans every fleet (after a cluster was registered, relabelled or changed capabilities). */
   async reconcileAll(reason: string): Promise<void> {
     this.logger.debug({ reason }, 're-planning all fleets');
     await this.reconciler.syncAll({ fetch: false });

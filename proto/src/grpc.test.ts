@@ -47,7 +47,10 @@ test('Register and Connect over the generated grpc-js stubs', async (t) => {
 
   const registered = await new Promise<RegisterResponse>((resolve, reject) =>
     client.register(
-      { bootstrapToken: 'gfb_good', agent: { version: '0.1.0', kubernetesVersion: 'v1.35.4' } },
+      {
+        bootstrapToken: 'gfb_good',
+        agent: { version: '0.1.0', kubernetesVersion: 'v1.35.4', apiVersions: ['v1', 'apps/v1'] },
+      },
       (err, res) => (err ? reject(err) : resolve(res)),
     ),
   );

@@ -286,7 +286,10 @@ describe('gitfleet CLI', () => {
     const client = cp.grpcClient();
     const { credential } = await new Promise<{ credential: string }>((res, rej) =>
       client.register(
-        { bootstrapToken: reg.body.bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4' } },
+        {
+          bootstrapToken: reg.body.bootstrapToken,
+          agent: { version: 'test', kubernetesVersion: 'v1.35.4', apiVersions: [] },
+        },
         (err, r) => (err ? rej(err) : res(r)),
       ),
     );
@@ -391,7 +394,7 @@ describe('gitfleet CLI', () => {
       const { bootstrapToken } = JSON.parse(r.stdout) as { bootstrapToken: string };
       const { credential } = await new Promise<{ credential: string }>((res, rej) =>
         client.register(
-          { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4' } },
+          { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4', apiVersions: [] } },
           (err, x) => (err ? rej(err) : res(x)),
         ),
       );

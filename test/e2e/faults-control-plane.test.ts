@@ -148,7 +148,7 @@ class SimulatedAgent {
           kind: {
             $case: 'hello',
             value: {
-              agent: { version: 'test', kubernetesVersion: 'v1.35.4' },
+              agent: { version: 'test', kubernetesVersion: 'v1.35.4', apiVersions: [] },
               running: this.#held ? [this.#held] : [],
               lastSequence: 0,
             },

@@ -53,7 +53,7 @@ async function helm(args: string[]): Promise<string> {
 /** `helm package` of a copy of `chartDir`, at `version` when given. Returns the archive. */
 async function packageChart(
   chartDir: string,
-  version?: string,
+  { version, name: rename }: { version?: string; name?: string } = {},
 ): Promise<{ name: string; version: string; file: string }> {
   const work = tempDir('chart');
   const copy = join(work, 'chart');

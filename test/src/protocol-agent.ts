@@ -10,7 +10,7 @@ import { bearer } from './control-plane.ts';
 export function registerAgent(client: AgentServiceClient, bootstrapToken: string) {
   return new Promise<{ clusterName: string; credential: string }>((resolve, reject) =>
     client.register(
-      { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4' } },
+      { bootstrapToken, agent: { version: 'test', kubernetesVersion: 'v1.35.4', apiVersions: [] } },
       (err, res) => (err ? reject(err) : resolve(res)),
     ),
   );
@@ -49,7 +49,11 @@ export function openStream(
   stream.write({
     kind: {
       $case: 'hello',
-      value: { agent: { version: 'test', kubernetesVersion: 'v1.35.4' }, running, lastSequence: 0 },
+      value: {
+        agent: { version: 'test', kubernetesVersion: 'v1.35.4', apiVersions: [] },
+        running,
+        lastSequence: 0,
+      },
     },
   });
   return {

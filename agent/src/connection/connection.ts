@@ -25,7 +25,11 @@ export interface ConnectionOptions {
   caPem: string | null;
   /** TLS server name to verify, when it differs from the address host. */
   serverName?: string | undefined;
-  agent: AgentInfo;
+  /**
+   * Describes the agent and its cluster; asked before registering and before every stream, so
+   * the control plane learns of a new Kubernetes version or CRD at the next reconnect.
+   */
+  agent: () => Promise<AgentInfo>;
   logger: Logger;
   heartbeatMs?: number;
   backoff?: { baseMs: number; capMs: number };
@@ -72,9 +76,10 @@ export class ControlPlaneConnection {
   }
 
   /** Exchanges the one-time bootstrap token for this cluster's credential. */
-  register(bootstrapToken: string): Promise<{ clusterName: string; credential: string }> {
+  async register(bootstrapToken: string): Promise<{ clusterName: string; credential: string }> {
+    const agent = await this.#options.agent();
     return new Promise((resolve, reject) => {
-      this.#client.register({ bootstrapToken, agent: this.#options.agent }, (err, res) => {
+      this.#client.register({ bootstrapToken, agent }, (err, res) => {
         if (err)
           reject(new Error(`registration refused by the control plane: ${err.details || err.message}`));
         else resolve(res);
@@ -147,7 +152,9 @@ export class ControlPlaneConnection {
     const backoff = new Backoff(this.#options.backoff ?? { baseMs: 500, capMs: 60_000 });
     while (!this.#stopped) {
       const started = Date.now();
-      const outcome = await this.#runOnce(handlers, () => backoff.reset());
+      const agent = await this.#options.agent();
+      if (this.#stopped) return;
+      const outcome = await this.#runOnce(agent, handlers, () => backoff.reset());
       handlers.onConnected?.(false);
       if (outcome.revoked) {
         handlers.onRevoked(outcome.message);
@@ -165,7 +172,11 @@ export class ControlPlaneConnection {
     }
   }
 
-  #runOnce(handlers: StreamHandlers, onSynced: () => void): Promise<{ revoked: boolean; message: string }> {
+  #runOnce(
+    agent: AgentInfo,
+    handlers: StreamHandlers,
+    onSynced: () => void,
+  ): Promise<{ revoked: boolean; message: string }> {
     return new Promise((resolve) => {
       const stream = this.#client.connect(this.#metadata());
       this.#stream = stream;
@@ -220,7 +231,7 @@ export class ControlPlaneConnection {
         kind: {
           $case: 'hello',
           value: {
-            agent: this.#options.agent,
+            agent,
             running: handlers.running(),
             lastSequence: this.#lastSequence,
           },

@@ -18,15 +18,18 @@ export type HelmRenderInputs = {
   namespace: string;
   values: Values;
   kubeVersion: string;
-  apiVersions: readonly string[];
+  /** apiVersionsDigest of the cluster's served API versions ('' when unknown). */
+  apiVersions: string;
 };
 
-/** Capabilities are their own digest: thousands of clusters share a few sets of API versions. */
-export function capabilitiesDigest(kubeVersion: string, apiVersions: readonly string[]): string {
+/**
+ * Names a cluster's list of served API versions: stored once under it (thousands of clusters
+ * share a few lists), compared to tell a changed cluster, and part of every render key.
+ */
+export function apiVersionsDigest(apiVersions: readonly string[]): string {
+  if (apiVersions.length === 0) return '';
   const sorted = [...new Set(apiVersions)].sort();
-  return `sha256:${createHash('sha256')
-    .update(canonicalJson({ kubeVersion, apiVersions: sorted }))
-    .digest('hex')}`;
+  return `sha256:${createHash('sha256').update(canonicalJson(sorted)).digest('hex')}`;
 }
 
 /** The render key: (chart, effective values, capabilities, release), content-addressed. */
@@ -36,7 +39,7 @@ export function helmRenderKey(inputs: HelmRenderInputs): string {
     release: inputs.releaseName,
     namespace: inputs.namespace,
     values: inputs.values,
-    capabilities: capabilitiesDigest(inputs.kubeVersion, inputs.apiVersions),
+    capabilities: { kubeVersion: inputs.kubeVersion, apiVersions: inputs.apiVersions },
   });
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from './bundle.ts';
 import {
-  capabilitiesDigest,
+  apiVersionsDigest,
   clusterScopedCrds,
   helmObject,
   helmProblem,
@@ -197,14 +197,14 @@ describe('around helm template', () => {
     namespace: 'ns',
     values: { a: 1, b: { c: 2 } },
     kubeVersion: 'v1.35.4',
-    apiVersions: ['v1', 'apps/v1'],
+    apiVersions: apiVersionsDigest(['v1', 'apps/v1']),
   };
 
   test('the render key changes with each input and with nothing else', () => {
     const key = helmRenderKey(inputs);
     assert.equal(helmRenderKey({ ...inputs, values: { b: { c: 2 }, a: 1 } }), key, 'key order of values');
     assert.equal(
-      helmRenderKey({ ...inputs, apiVersions: ['apps/v1', 'v1', 'v1'] }),
+      helmRenderKey({ ...inputs, apiVersions: apiVersionsDigest(['apps/v1', 'v1', 'v1']) }),
       key,
       'order of API versions',
     );
@@ -212,13 +212,15 @@ describe('around helm template', () => {
       { chartDigest: 'sha256:bb' },
       { values: { a: 2, b: { c: 2 } } },
       { kubeVersion: 'v1.34.0' },
-      { apiVersions: ['v1', 'apps/v1', 'monitoring.coreos.com/v1'] },
+      { apiVersions: apiVersionsDigest(['v1', 'apps/v1', 'monitoring.coreos.com/v1']) },
+      { apiVersions: '' },
       { namespace: 'other' },
       { releaseName: 'r2' },
     ]) {
       assert.notEqual(helmRenderKey({ ...inputs, ...change }), key, JSON.stringify(change));
     }
-    assert.equal(capabilitiesDigest('v1', ['b', 'a']), capabilitiesDigest('v1', ['a', 'b']));
+    assert.equal(apiVersionsDigest(['b', 'a']), apiVersionsDigest(['a', 'b']));
+    assert.equal(apiVersionsDigest([]), '', 'unknown');
   });
 
   test('output is split by the template each document came from', () => {

@@ -20,6 +20,7 @@ export interface AgentServiceDeps {
   connections: ConnectionManager;
   logger: Logger;
   heartbeatMs: number;
+  onCapabilitiesChanged?: (cluster: string) => void;
 }
 
 /**
@@ -49,6 +50,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
         deps.registry.exchange(bootstrapToken, {
           version: agent?.version ?? '',
           kubernetesVersion: agent?.kubernetesVersion ?? '',
+          apiVersions: agent?.apiVersions ?? [],
         }),
       )
         .then((result) => {

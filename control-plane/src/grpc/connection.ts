@@ -37,6 +37,8 @@ export interface ConnectionDeps {
   desired: DesiredStateStore;
   logger: Logger;
   heartbeatMs: number;
+  /** A Hello told of a new Kubernetes version or new API versions: charts render again. */
+  onCapabilitiesChanged?: (cluster: string) => void;
 }
 
 export class AgentConnection {
@@ -138,10 +140,12 @@ export class AgentConnection {
     this.#held.clear();
     for (const r of hello.running) this.#held.set(r.fleet, { revision: r.revision, digest: r.bundleDigest });
     this.#hello = true;
-    await this.#deps.registry.markConnected(this.cluster, {
+    const { capabilitiesChanged } = await this.#deps.registry.markConnected(this.cluster, {
       version: hello.agent?.version ?? '',
       kubernetesVersion: hello.agent?.kubernetesVersion ?? '',
+      apiVersions: hello.agent?.apiVersions ?? [],
     });
+    if (capabilitiesChanged) this.#deps.onCapabilitiesChanged?.(this.cluster);
     await this.sync();
     const sequence = await this.#deps.desired.nextSequence(this.cluster);
     this.#write({ kind: { $case: 'synced', value: { sequence } } });

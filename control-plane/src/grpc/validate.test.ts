@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Action, type FleetStatus, Health, Phase, ReportStatusRequest } from '@gitfleet/proto';
+import {
+  Action,
+  API_VERSIONS_LIMITS,
+  type FleetStatus,
+  Health,
+  Phase,
+  ReportStatusRequest,
+} from '@gitfleet/proto';
 import { decodeProblem, helloProblem, lenientDecoder, REPORT_LIMITS, reportProblem } from './validate.ts';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
@@ -81,7 +88,7 @@ test('a Hello may only name valid fleets, a bounded number of them', () => {
   assert.equal(helloProblem({ agent: undefined, running: [], lastSequence: 0 }), null);
   assert.match(
     helloProblem({
-      agent: { version: 'v'.repeat(300), kubernetesVersion: '' },
+      agent: { version: 'v'.repeat(300), kubernetesVersion: '', apiVersions: [] },
       running: [],
       lastSequence: 0,
     }) ?? '',
@@ -94,6 +101,27 @@ test('a Hello may only name valid fleets, a bounded number of them', () => {
       lastSequence: 0,
     }) ?? '',
     /hello\.running\[0\]\.fleet/,
+  );
+});
+
+test("a Hello's API versions are entries Helm could hold, a bounded number of them", () => {
+  const hello = (apiVersions: string[]) =>
+    helloProblem({
+      agent: { version: '1', kubernetesVersion: 'v1.35.4', apiVersions },
+      running: [],
+      lastSequence: 0,
+    });
+  assert.equal(
+    hello(['v1', 'apps/v1', 'apps/v1/Deployment', 'monitoring.coreos.com/v1/ServiceMonitor']),
+    null,
+  );
+  assert.match(
+    hello(['v1', 'apps/v1 ; rm']) ?? '',
+    /hello\.agent\.apiVersions\[1\] "apps\/v1 ; rm" is not an API version/,
+  );
+  assert.match(
+    hello(Array.from({ length: API_VERSIONS_LIMITS.entries + 1 }, () => 'v1')) ?? '',
+    /has 8193 entries/,
   );
 });
 

@@ -3,7 +3,15 @@
 // corrupt stored state (a fleet name with '#' would collide with the status hash's bookkeeping
 // fields), freeze it (a sequence far in the future makes every later report look stale) or
 // bloat Redis (every report is kept 50 times in the history). Pure: unit-tested beside.
-import { Action, type AgentInfo, type FleetStatus, Health, type Hello, Phase } from '@gitfleet/proto';
+import {
+  Action,
+  type AgentInfo,
+  API_VERSIONS_LIMITS,
+  type FleetStatus,
+  Health,
+  type Hello,
+  Phase,
+} from '@gitfleet/proto';
 
 /** Fleet names as the REST API accepts them (DNS label). */
 const FLEET_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -102,8 +110,26 @@ export function agentInfoProblem(agent: AgentInfo | undefined, where: string): s
   if (!agent) return null;
   return (
     tooLong(agent.version, REPORT_LIMITS.shortString, `${where}.version`) ??
-    tooLong(agent.kubernetesVersion, REPORT_LIMITS.shortString, `${where}.kubernetesVersion`)
+    tooLong(agent.kubernetesVersion, REPORT_LIMITS.shortString, `${where}.kubernetesVersion`) ??
+    apiVersionsProblem(agent.apiVersions ?? [], `${where}.apiVersions`)
   );
+}
+
+function apiVersionsProblem(list: readonly string[], where: string): string | null {
+  if (list.length > API_VERSIONS_LIMITS.entries) {
+    return `${where} has ${list.length} entries; at most ${API_VERSIONS_LIMITS.entries} are accepted`;
+  }
+  let bytes = 0;
+  for (const [i, v] of list.entries()) {
+    bytes += v.length;
+    if (bytes > API_VERSIONS_LIMITS.bytes) {
+      return `${where} holds more than ${API_VERSIONS_LIMITS.bytes} characters; at most that many are accepted`;
+    }
+    if (v.length > API_VERSIONS_LIMITS.length || !API_VERSIONS_LIMITS.entry.test(v)) {
+      return `${where}[${i}] ${JSON.stringify(v.slice(0, 80))} is not an API version: use "group/version" or "group/version/Kind"`;
+    }
+  }
+  return null;
 }
 
 /** The first problem of a Hello, or null. */

@@ -240,7 +240,10 @@ export class FleetReconciler {
     const revisionOf = (commit: string): Promise<Revision> => {
       if (commit === head) return Promise.resolve(headRevision);
       let r = revisions.get(commit);
-      if (!r) revisions.set(commit, (r = this.#read(mirror, spec, commit, resolved)));
+      if (!r) {
+        r = this.#read(mirror, spec, commit, resolved);
+        revisions.set(commit, r);
+      }
       return r;
     };
     type Outcome = { problems?: Problem[]; delivery?: (typeof deliveries)[number]; bundle?: Bundle };

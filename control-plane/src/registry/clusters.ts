@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { ApiError, invalid, notFound } from '../errors.ts';
 import type { Events } from '../events.ts';
+import { apiVersionsDigest } from '../fleet/helm.ts';
 import type { Keys } from '../store/keys.ts';
 import { clusterOfCredential, hashesEqual, hashToken, newBootstrapToken, newCredential } from './tokens.ts';
 
@@ -17,6 +18,8 @@ export interface Cluster {
   lastSeen: string | null;
   agentVersion: string | null;
   kubernetesVersion: string | null;
+  /** Names the API versions the cluster serves (see capabilities); null until an agent said. */
+  apiVersionsDigest: string | null;
 }
 
 export interface Registration {
@@ -66,6 +69,8 @@ export function validateLabels(labels: unknown): Record<string, string> {
 export interface AgentInfo {
   version: string;
   kubernetesVersion: string;
+  /** Empty when the agent could not tell: what was known is kept. */
+  apiVersions: readonly string[];
 }
 
 const TOUCH_INTERVAL_MS = 5000;
@@ -78,6 +83,8 @@ export class ClusterRegistry {
   readonly #bootstrapTtlSeconds: number;
   /** When this replica last wrote each cluster's lastSeen (see touch). */
   readonly #touched = new Map<string, number>();
+  /** Lists of API versions by digest: content-addressed, so never stale. */
+  readonly #capabilities = new Map<string, Promise<readonly string[]>>();
 
   constructor(redis: Redis, keys: Keys, events: Events, options: { bootstrapTtlSeconds: number }) {
     this.#redis = redis;
@@ -142,8 +149,8 @@ export class ClusterRegistry {
     await this.#redis.hset(this.#keys.cluster(name), {
       credentialHash: hashToken(credential),
       bootstrapHash: '',
+      // What charts render against is recorded by the Hello, which then renders for it.
       agentVersion: agent.version,
-      kubernetesVersion: agent.kubernetesVersion,
     });
     await this.#events.publish({
       type: 'ClusterRegistered',
@@ -213,15 +220,57 @@ export class ClusterRegistry {
     await this.#events.publish({ type: 'ClusterDeleted', cluster: name });
   }
 
-  async markConnected(name: string, agent: AgentInfo): Promise<void> {
+  /**
+   * Records a Hello. Returns whether what charts render against (the Kubernetes version, the
+   * served API versions) changed, so the caller can render this cluster's fleets again.
+   */
+  async markConnected(name: string, agent: AgentInfo): Promise<{ capabilitiesChanged: boolean }> {
+    const [kubernetesVersion, digest] = await this.#redis.hmget(
+      this.#keys.cluster(name),
+      'kubernetesVersion',
+      'apiVersionsDigest',
+    );
+    const fields = await this.#agentFields(agent);
     await this.#redis.hset(this.#keys.cluster(name), {
       connected: '1',
       lastSeen: new Date().toISOString(),
-      agentVersion: agent.version,
-      kubernetesVersion: agent.kubernetesVersion,
+      ...fields,
     });
     this.#touched.set(name, Date.now());
     await this.#events.publish({ type: 'ClusterConnected', cluster: name });
+    return {
+      capabilitiesChanged:
+        (kubernetesVersion ?? '') !== fields.kubernetesVersion ||
+        ('apiVersionsDigest' in fields && (digest ?? '') !== fields.apiVersionsDigest),
+    };
+  }
+
+  /**
+   * The API versions a cluster serves, by the digest its record holds; empty when unknown (a
+   * chart then renders with Helm's defaults, as `helm template` without --api-versions).
+   */
+  capabilities(digest: string | null): Promise<readonly string[]> {
+    if (!digest) return Promise.resolve([]);
+    let list = this.#capabilities.get(digest);
+    if (!list) {
+      list = this.#redis.get(this.#keys.capabilities(digest)).then((json) => (json ? JSON.parse(json) : []));
+      list.catch(() => this.#capabilities.delete(digest));
+      this.#capabilities.set(digest, list);
+    }
+    return list;
+  }
+
+  /** The cluster hash's fields of an agent description; its API versions stored by digest. */
+  async #agentFields(
+    agent: AgentInfo,
+  ): Promise<{ agentVersion: string; kubernetesVersion: string; apiVersionsDigest?: string }> {
+    const fields = { agentVersion: agent.version, kubernetesVersion: agent.kubernetesVersion };
+    if (agent.apiVersions.length === 0) return fields;
+    const sorted = [...new Set(agent.apiVersions)].sort();
+    const digest = apiVersionsDigest(sorted);
+    // Written before the record names it, so a reader never finds a digest without its list.
+    await this.#redis.set(this.#keys.capabilities(digest), JSON.stringify(sorted), 'NX');
+    return { ...fields, apiVersionsDigest: digest };
   }
 
   async markDisconnected(name: string): Promise<void> {
@@ -256,5 +305,6 @@ function toCluster(h: Record<string, string>): Cluster {
     lastSeen: h.lastSeen || null,
     agentVersion: h.agentVersion || null,
     kubernetesVersion: h.kubernetesVersion || null,
+    apiVersionsDigest: h.apiVersionsDigest || null,
   };
 }

@@ -144,7 +144,8 @@ export class HelmTool {
         '--skip-tests',
       ];
       if (input.kubeVersion) args.push('--kube-version', input.kubeVersion);
-      if (input.apiVersions.length > 0) args.push('--api-versions', input.apiVersions.join(','));
+      // One flag each: a joined list of a big cluster passes the kernel's limit for one argument.
+      for (const v of input.apiVersions) args.push('--api-versions', v);
       const result = await runTool(this.#options.helmPath, args, {
         env: home.env,
         limits: this.#options.limits,

@@ -35,7 +35,8 @@ export type RenderCluster = {
   name: string;
   labels: Record<string, string>;
   kubernetesVersion?: string | null;
-  apiVersions?: readonly string[];
+  /** Names the cluster's served API versions (Cluster.apiVersionsDigest); null: unknown. */
+  apiVersionsDigest?: string | null;
 };
 
 /** One commit of one fleet, as read from Git. */
@@ -60,6 +61,8 @@ export type RendererOptions = {
   readLimits: ReadLimits;
   /** Tool runs at once across all fleets of this replica. */
   concurrency?: number;
+  /** The list an apiVersionsDigest names (ClusterRegistry.capabilities). */
+  capabilities?: (digest: string) => Promise<readonly string[]>;
 };
 
 type Prepared =
@@ -162,14 +165,20 @@ export class SourceRenderer {
       namespace: namespaceSub.text,
       values,
       kubeVersion: cluster.kubernetesVersion ?? '',
-      apiVersions: cluster.apiVersions ?? [],
+      apiVersions: cluster.apiVersionsDigest ?? '',
     };
     const key = `helm\0${helmRenderKey(inputs)}\0${policy.apply.allowEmpty}`;
     const result = await this.#once(key, async () => {
       this.stats.helmTemplates++;
       let yaml: string;
       try {
-        yaml = await this.#slots.run(() => this.#helm.template({ ...inputs, chart: prepared.chart }));
+        const apiVersions =
+          inputs.apiVersions && this.#options.capabilities
+            ? await this.#options.capabilities(inputs.apiVersions)
+            : [];
+        yaml = await this.#slots.run(() =>
+          this.#helm.template({ ...inputs, apiVersions, chart: prepared.chart }),
+        );
       } catch (err) {
         const e = err as HelmError;
         const p =

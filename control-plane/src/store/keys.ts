@@ -11,6 +11,7 @@ export interface Keys {
   fleets(): string;
   fleet(name: string): string;
   bundle(digest: string): string;
+  capabilities(digest: string): string;
   status(cluster: string): string;
   statusHistory(cluster: string, fleet: string): string;
   reportSequence(cluster: string): string;
@@ -28,6 +29,7 @@ export function keys(prefix = 'gitfleet'): Keys {
     fleets: () => `${prefix}:fleets`,
     fleet: (name) => `${prefix}:fleet:${name}`,
     bundle: (digest) => `${prefix}:bundle:${digest}`,
+    capabilities: (digest) => `${prefix}:capabilities:${digest}`,
     status: (cluster) => `${prefix}:status:{${cluster}}`,
     statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
     reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,

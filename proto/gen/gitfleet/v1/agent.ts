@@ -399,6 +399,15 @@ export interface AgentInfo {
   version: string;
   /** The cluster's Kubernetes version as reported by its API server, for example "v1.35.4". */
   kubernetesVersion: string;
+  /**
+   * The API versions the cluster's API server serves, as Helm's .Capabilities.APIVersions
+   * lists them: each "group/version" (core: "v1") and each "group/version/Kind" of the
+   * resources discovery lists (skip subresources). Sorted, without duplicates. Empty when the
+   * agent could not tell (an older agent, discovery failed): the control plane then keeps what
+   * it knew. Charts are rendered per cluster against this list, so an agent sends it again on
+   * every Hello and a CRD installed since shows up after the next reconnect.
+   */
+  apiVersions: string[];
 }
 
 /** RegisterRequest is the first call a new agent makes. */
@@ -641,7 +650,7 @@ export interface ReportStatusResponse {
 }
 
 function createBaseAgentInfo(): AgentInfo {
-  return { version: "", kubernetesVersion: "" };
+  return { version: "", kubernetesVersion: "", apiVersions: [] };
 }
 
 export const AgentInfo: MessageFns<AgentInfo> = {
@@ -651,6 +660,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     }
     if (message.kubernetesVersion !== "") {
       writer.uint32(18).string(message.kubernetesVersion);
+    }
+    for (const v of message.apiVersions) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -684,6 +696,14 @@ export const AgentInfo: MessageFns<AgentInfo> = {
             message.kubernetesVersion = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.apiVersions.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -704,6 +724,11 @@ export const AgentInfo: MessageFns<AgentInfo> = {
         : isSet(object.kubernetes_version)
         ? globalThis.String(object.kubernetes_version)
         : "",
+      apiVersions: globalThis.Array.isArray(object?.apiVersions)
+        ? object.apiVersions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.api_versions)
+        ? object.api_versions.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -715,6 +740,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     if (message.kubernetesVersion !== "") {
       obj.kubernetesVersion = message.kubernetesVersion;
     }
+    if (message.apiVersions?.length) {
+      obj.apiVersions = message.apiVersions;
+    }
     return obj;
   },
 
@@ -725,6 +753,7 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     const message = createBaseAgentInfo();
     message.version = object.version ?? "";
     message.kubernetesVersion = object.kubernetesVersion ?? "";
+    message.apiVersions = object.apiVersions?.map((e) => e) || [];
     return message;
   },
 };
