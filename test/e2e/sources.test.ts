@@ -170,7 +170,10 @@ ${extra}`;
 
     // Helm's test hooks are not applied; every object sits in the release namespace, which the
     // fleet created (helm.createNamespace defaults to true, as --create-namespace).
-    assert.ok(devStatus.objects.some((o) => o.kind === 'Namespace' && o.name === helmNs), JSON.stringify(devStatus.objects));
+    assert.ok(
+      devStatus.objects.some((o) => o.kind === 'Namespace' && o.name === helmNs),
+      JSON.stringify(devStatus.objects),
+    );
     assert.ok(!devStatus.objects.some((o) => /test/.test(o.name)), JSON.stringify(devStatus.objects));
     const devKubectl = kubectlFor(dev.kubeconfig);
     const prodKubectl = kubectlFor(prod.kubeconfig);
