@@ -1,8 +1,13 @@
 // One fleet in this cluster. A pass reads top to bottom as named steps, each failure with
 // its own reason (after kustomize-controller):
 //
-//   receive → record intent (inventory ∪ new objects) → apply (server-side, staged)
-//   → prune (inventory diff) → save inventory → health (kstatus rules) → status
+//   receive → record intent (inventory ∪ new objects) → pre- hooks → apply (server-side,
+//   staged) → prune (inventory diff) → save inventory → post- hooks → health (kstatus rules)
+//   → status
+//
+// Hooks (Helm's helm.sh/hook, apply/hooks.ts) run only for a new release: a bundle whose
+// digest the inventory does not hold yet (install when the fleet never completed a pass here,
+// upgrade otherwise), or one whose hooks failed before. Drift correction never runs them.
 //
 // The inventory is written twice: before the apply, adding what this pass may create, and
 // after the prune, holding exactly what Git has. An agent killed anywhere in between never
@@ -19,6 +24,8 @@ import { type Applier, applyOptionsWithDefaults } from './apply/apply.ts';
 import type { ChangeSet, ChangeSetEntry } from './apply/changeset.ts';
 import { deleteObjects } from './apply/delete.ts';
 import { detectDrift } from './apply/drift.ts';
+import { type Hook, type HookPhase, runHooks, splitHooks } from './apply/hooks.ts';
+import { stageOf } from './apply/sort.ts';
 import { readHealth } from './apply/wait.ts';
 import type { DesiredState, FleetOptions } from './connection/inbound.ts';
 import { aggregateHealth, type HealthStatus, type ObjectHealth } from './health/health.ts';
@@ -41,7 +48,9 @@ interface Held {
   digest: string;
   stage: string;
   options: FleetOptions;
+  /** The release: what is applied, pruned, drift-corrected and health-checked. */
   objects: KubeObject[];
+  hooks: Hook[];
 }
 
 export class FleetRunner {
@@ -58,6 +67,8 @@ export class FleetRunner {
   #driftCorrections = 0;
   #phaseSince = Date.now();
   #lastHealthCheck = 0;
+  /** The digest whose hooks failed: a retry of it runs them again. */
+  #hooksOwed = '';
 
   constructor(fleet: string, deps: FleetRunnerDeps) {
     this.fleet = fleet;
@@ -115,12 +126,14 @@ export class FleetRunner {
     while (this.#next) {
       const desired = this.#next;
       this.#next = undefined;
+      const { release, hooks } = splitHooks(desired.objects ?? []);
       await this.#pass({
         revision: desired.revision,
         digest: desired.digest,
         stage: desired.stage,
         options: desired.options,
-        objects: desired.objects ?? [],
+        objects: release,
+        hooks,
       });
     }
   }
@@ -145,15 +158,44 @@ export class FleetRunner {
       log.error({ err }, 'apply failed');
       return;
     }
+    let release: 'install' | 'upgrade' | null;
     try {
-      await this.#recordIntent(desired);
+      release = await this.#recordIntent(desired, held);
     } catch (err) {
       // Applying now could create objects nothing remembers; the drift interval retries.
       this.#set('Failed', `could not record the inventory before applying: ${(err as Error).message}`);
       log.error({ err }, 'inventory write failed');
       return;
     }
-    // 3. apply
+    const hookEntries: ChangeSetEntry[] = [];
+    const hooks = async (phase: HookPhase): Promise<boolean> => {
+      const outcome = await runHooks(this.#deps.applier, held.hooks, phase, applyOptions);
+      hookEntries.push(...outcome.entries);
+      for (const e of outcome.entries) this.#objects.set(refKey(e.ref), toObjectStatus(e));
+      if (outcome.ok) return true;
+      this.#hooksOwed = held.digest;
+      this.#set('Failed', outcome.message);
+      log.warn({ phase, reason: outcome.message }, 'hook failed');
+      return false;
+    };
+    // 3. pre- hooks: of a new release only its definitions (Namespaces, CRDs) are applied
+    // before they succeeded, as `helm install --create-namespace` with a chart's crds/ does.
+    if (release && held.hooks.some((h) => h.phases.has(`pre-${release}`))) {
+      const definitions = held.objects.filter((o) => stageOf(refOf(o), false) === 'definitions');
+      const applied = await this.#deps.applier.apply(definitions, applyOptions);
+      const failedDefinition = applied.entries.find((e) => e.action === 'failed');
+      if (failedDefinition) {
+        this.#objects = new Map(applied.entries.map((e) => [refKey(e.ref), toObjectStatus(e)]));
+        this.#set(
+          'Failed',
+          `${formatRef(failedDefinition.ref)}: ${failedDefinition.message ?? 'apply failed'}`,
+        );
+        return;
+      }
+      if (!(await hooks(`pre-${release}`))) return;
+    }
+
+    // 4. apply
     let changes: ChangeSet;
     try {
       changes = await this.#deps.applier.apply(held.objects, applyOptions);
@@ -162,10 +204,12 @@ export class FleetRunner {
       log.error({ err }, 'apply failed');
       return;
     }
-    this.#objects = new Map(changes.entries.map((e) => [refKey(e.ref), toObjectStatus(e)]));
+    this.#objects = new Map(
+      [...hookEntries, ...changes.entries].map((e) => [refKey(e.ref), toObjectStatus(e)]),
+    );
     const failed = changes.entries.filter((e) => e.action === 'failed');
 
-    // 4. prune (only after an apply without failures: never delete on a half-applied state)
+    // 5. prune (only after an apply without failures: never delete on a half-applied state)
     if (failed.length === 0) {
       try {
         const pruned = await this.#prune(held, desired);
@@ -187,33 +231,43 @@ export class FleetRunner {
       log.warn({ failed: failed.length }, 'apply failed for some objects');
       return;
     }
+    // 6. post- hooks
+    if (release && !(await hooks(`post-${release}`))) return;
+    if (this.#hooksOwed === held.digest) this.#hooksOwed = '';
     this.#appliedRevision = held.revision;
     log.info({ changes: summarizeForLog(changes) }, 'applied');
 
-    // 6. health and 7. status
+    // 7. health and 8. status
     await this.#health(held);
   }
 
   /**
    * Adds to the inventory what this pass may create, before it creates anything. The revision
    * and digest stay those of the last complete pass. An unreadable inventory is left for the
-   * prune to report (with what to do about it).
+   * prune to report (with what to do about it). Returns which hooks this pass runs, if any.
    */
-  async #recordIntent(desired: readonly KubeObject[]): Promise<void> {
+  async #recordIntent(desired: readonly KubeObject[], held: Held): Promise<'install' | 'upgrade' | null> {
     let previous: Awaited<ReturnType<InventoryStore['load']>>;
     try {
       previous = await this.#deps.inventory.load(this.fleet);
     } catch {
-      return;
+      return null;
     }
+    const release =
+      held.hooks.length === 0 || (previous?.digest === held.digest && this.#hooksOwed !== held.digest)
+        ? null
+        : previous?.revision
+          ? 'upgrade'
+          : 'install';
     const known = new Set((previous?.refs ?? []).map(refKey));
     const added = desired.map(refOf).filter((ref) => !known.has(refKey(ref)));
-    if (added.length === 0) return;
+    if (added.length === 0) return release;
     await this.#deps.inventory.save(this.fleet, {
       refs: [...(previous?.refs ?? []), ...added],
       revision: previous?.revision ?? '',
       digest: previous?.digest ?? '',
     });
+    return release;
   }
 
   async #prune(held: Held, desired: readonly KubeObject[]): Promise<ChangeSet> {
@@ -278,7 +332,13 @@ export class FleetRunner {
     // A failed apply (an API error, a webhook that was down) is attempted again on this
     // interval: the agent keeps enforcing what it holds, not only what arrives.
     if (this.#appliedRevision !== held.revision) {
-      this.#next = { sequence: 0, fleet: this.fleet, ...held };
+      const { hooks, ...rest } = held;
+      this.#next = {
+        sequence: 0,
+        fleet: this.fleet,
+        ...rest,
+        objects: [...rest.objects, ...hooks.map((h) => h.obj)],
+      };
       await this.#start();
       return 0;
     }

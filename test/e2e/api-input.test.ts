@@ -293,7 +293,7 @@ describe('bad input is refused, clearly', () => {
         'POST',
         '/api/v1/fleets',
         { name: 'u-2', repo: git.repoUrl(repo), token: 'x' },
-        /^body: unknown field "token"; remove it \(allowed: name, repo, branch, path, credentials\)$/,
+        /^body: unknown field "token"; remove it \(allowed: name, repo, branch, path, credentials, chartCredentials\)$/,
       ],
       [
         'POST',

@@ -38,7 +38,7 @@ interface StatusItem {
   stage: string;
   phase: string;
   appliedRevision: string | null;
-  objects: { kind: string; name: string; namespace?: string; health: string }[];
+  objects: { kind: string; name: string; namespace?: string; health: string; reason?: string }[];
 }
 interface FleetView {
   errors: { code: string; file: string; line?: number; message: string }[];
@@ -136,6 +136,7 @@ describe('Helm and Kustomize sources', () => {
   values:
     ui: { color: "#112233" }
     podAnnotations: { gitfleet.dev/cluster: "\${cluster.name}" }
+    hooks: { preInstall: { job: { enabled: true } }, postInstall: { job: { enabled: true } } }
 stages:
   - name: dev
     selector: { matchLabels: { src: "${id}", env: dev } }
@@ -176,6 +177,18 @@ ${extra}`;
     );
     assert.ok(!devStatus.objects.some((o) => /test/.test(o.name)), JSON.stringify(devStatus.objects));
     const devKubectl = kubectlFor(dev.kubeconfig);
+    // The chart's own hook Jobs ran (kwok completes Job pods) and, as their
+    // hook-delete-policy says (hook-succeeded), are gone.
+    const hooks = devStatus.objects.filter((o) => o.kind === 'Job').map((o) => `${o.name}: ${o.reason}`);
+    assert.deepEqual(hooks.sort(), [
+      'podinfo-post-install: HookSucceeded',
+      'podinfo-pre-install: HookSucceeded',
+    ]);
+    assert.equal(
+      (await devKubectl(['get', 'jobs', '-n', helmNs, '-o', 'name'])).trim(),
+      '',
+      'hook Jobs deleted after they succeeded',
+    );
     const prodKubectl = kubectlFor(prod.kubeconfig);
     const devDeploy = JSON.parse(
       await devKubectl(['get', 'deployment', 'podinfo', '-n', helmNs, '-o', 'json']),

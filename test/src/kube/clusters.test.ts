@@ -91,7 +91,7 @@ test('clusters sharing one etcd are isolated: server-side apply to each, read ba
   }
 });
 
-test('a Deployment becomes Available, and its namespace can be deleted', { timeout: 120_000 }, async () => {
+test('a Deployment becomes Available, a Job completes, and their namespace can be deleted', { timeout: 120_000 }, async () => {
   const namespace = 'deployment-test';
   const manifest = `apiVersion: v1
 kind: Namespace
@@ -114,6 +114,19 @@ spec:
       containers:
       - name: web
         image: registry.example/web:1.0
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: ${namespace}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: once
+        image: registry.example/once:1.0
 `;
   await Promise.all(
     kube.clusters.map(async (cluster) => {
@@ -141,6 +154,12 @@ spec:
       assert.equal(pods.items.length, 1);
       assert.equal(pods.items[0].spec.nodeName, 'kwok-node-0');
       assert.equal(pods.items[0].status.phase, 'Running');
+
+      // kwok's pod-complete stage ends a Job's pods with exit code 0, so hook Jobs and charts
+      // with Jobs can be Ready in tests.
+      await cluster.kubectl(['wait', '-n', namespace, '--for=condition=Complete', 'job/once', '--timeout=60s']);
+      const job = JSON.parse(await cluster.kubectl(['get', '-n', namespace, 'job/once', '-o', 'json']));
+      assert.equal(job.status.succeeded, 1);
 
       // The namespace controller empties the namespace (kwok finishes the pod's deletion).
       await cluster.kubectl(['delete', 'namespace', namespace, '--wait=true', '--timeout=60s']);
