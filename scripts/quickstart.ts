@@ -2,10 +2,11 @@
 //
 //   node scripts/quickstart.ts [--clusters N] [--kubeconfig FILE [--context NAME]] [--once]
 //
-// Starts Redis (AOF), a Git server holding the example fleet (examples/quickstart), the
-// control plane (REST on :8080, gRPC/TLS on :9090, or free ports when those are taken),
+// Starts Redis (AOF), a Git server holding the example fleets (examples/quickstart, plain
+// YAML; examples/quickstart-helm, the podinfo chart from a local Helm repository, which is
+// also pushed to a local OCI registry), the control plane (REST on :8080, gRPC/TLS on :9090, or free ports when those are taken),
 // N local Kubernetes clusters (real kube-apiservers, default 2: dev-1 and prod-1) each with
-// an agent, registers them with labels, creates the fleet, waits until it is Ready, and
+// an agent, registers them with labels, creates the fleets, waits until they are Ready, and
 // prints the URLs and next commands. Ctrl-C stops everything it started.
 //
 // --kubeconfig uses a cluster you already have (one agent, labelled env=dev) instead of
@@ -16,10 +17,12 @@ import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startAgentProcess } from '../test/src/agent-process.ts';
+import { publishChart, pushChart, startHelmRepository, startOciRegistry } from '../test/src/chart-repos.ts';
 import { startGitServer } from '../test/src/git-server.ts';
 import { startKubeClusters } from '../test/src/kube/clusters.ts';
 import { freePort, type ManagedProcess, startProcess, waitUntil } from '../test/src/process.ts';
 import { startRedis } from '../test/src/redis.ts';
+import { cachedBinDir } from '../test/src/toolchain.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -65,16 +68,19 @@ try {
   stops.push(() => redis.stop());
   const git = await startGitServer({ username: 'gitfleet', password: 'gitfleet' });
   stops.push(() => git.stop());
-  const exampleDir = join(root, 'examples', 'quickstart');
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else files[relative(exampleDir, full)] = readFileSync(full, 'utf8');
-    }
+  const filesOf = (exampleDir: string) => {
+    const files: Record<string, string> = {};
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else files[relative(exampleDir, full)] = readFileSync(full, 'utf8');
+      }
+    };
+    walk(exampleDir);
+    return files;
   };
-  walk(exampleDir);
+  const files = filesOf(join(root, 'examples', 'quickstart'));
   const first = await git.createRepo('quickstart', files, { message: 'example fleet' });
   // prod starts pinned to the first commit; promotions move the pin.
   const pinned = files['fleet.yaml']!.replace(
@@ -82,6 +88,29 @@ try {
     `    revision: ${first}\n    requires: dev`,
   );
   await git.commit('quickstart', { 'fleet.yaml': pinned }, 'pin prod to the first release');
+
+  // The chart of the Helm fleet, in a Helm repository and an OCI registry (the real helm
+  // package / repo index / push), and the Helm fleet's repository naming the first.
+  const podinfoChart = join(root, 'test', 'fixtures', 'real-world', 'podinfo-chart');
+  const charts = await startHelmRepository();
+  stops.push(() => charts.stop());
+  const published = await publishChart(charts, podinfoChart);
+  const oci = await startOciRegistry();
+  stops.push(() => oci.stop());
+  const pushed = await pushChart(oci, podinfoChart);
+  const helmFiles = filesOf(join(root, 'examples', 'quickstart-helm'));
+  helmFiles['fleet.yaml'] = helmFiles['fleet.yaml']!.replace(/^ {2}repo: .*$/m, `  repo: ${charts.url}`);
+  const firstHelm = await git.createRepo('quickstart-helm', helmFiles, { message: 'example Helm fleet' });
+  await git.commit(
+    'quickstart-helm',
+    {
+      'fleet.yaml': helmFiles['fleet.yaml']!.replace(
+        '    requires: dev',
+        `    revision: ${firstHelm}\n    requires: dev`,
+      ),
+    },
+    'pin prod to the first release',
+  );
 
   // 2. The control plane, as its own process
   const httpPort = await portOr(8080);
@@ -105,6 +134,8 @@ try {
         GITFLEET_WEBHOOK_SECRET: 'gitfleet-quickstart-webhook',
         GITFLEET_DATA_DIR: cpDir,
         GITFLEET_POLL_INTERVAL_SECONDS: '10',
+        GITFLEET_HELM_PATH: join(cachedBinDir(), 'helm'),
+        GITFLEET_KUBECTL_PATH: join(cachedBinDir(), 'kubectl'),
       },
     },
   );
@@ -166,21 +197,29 @@ try {
     stops.push(() => agent.stop());
   }
 
-  // 4. The fleet
+  // 4. The fleets
   await api('POST', '/api/v1/fleets', {
     name: 'quickstart',
     repo: git.repoUrl('quickstart'),
     credentials: { username: git.username, password: git.password },
   });
-  say('waiting for the fleet to be Ready on every cluster ...');
-  await waitUntil(
-    'the quickstart fleet to be Ready everywhere',
-    async () => {
-      const status = await api<{ items: { phase: string }[] }>('GET', '/api/v1/fleets/quickstart/status');
-      return status.items.length === targets.length && status.items.every((i) => i.phase === 'Ready');
-    },
-    { timeoutMs: 180_000, intervalMs: 500, proc: controlPlane },
-  );
+  await api('POST', '/api/v1/fleets', {
+    name: 'quickstart-helm',
+    repo: git.repoUrl('quickstart-helm'),
+    credentials: { username: git.username, password: git.password },
+    chartCredentials: { username: charts.username, password: charts.password },
+  });
+  say('waiting for the fleets to be Ready on every cluster ...');
+  for (const fleet of ['quickstart', 'quickstart-helm']) {
+    await waitUntil(
+      `the ${fleet} fleet to be Ready everywhere`,
+      async () => {
+        const status = await api<{ items: { phase: string }[] }>('GET', `/api/v1/fleets/${fleet}/status`);
+        return status.items.length === targets.length && status.items.every((i) => i.phase === 'Ready');
+      },
+      { timeoutMs: 180_000, intervalMs: 500, proc: controlPlane },
+    );
+  }
 
   const cloneUrl = git.repoUrl('quickstart').replace('://', `://${git.username}:${git.password}@`);
   const lines = [
@@ -191,6 +230,9 @@ try {
     `  OpenAPI      ${server}/openapi.json`,
     `  gRPC (TLS)   127.0.0.1:${grpcPort}   CA: ${join(cpDir, 'grpc-tls.crt')}`,
     `  Git          ${cloneUrl}`,
+    `  Git (Helm)   ${git.repoUrl('quickstart-helm').replace('://', `://${git.username}:${git.password}@`)}`,
+    `  Helm repo    ${charts.url}   (user ${charts.username}, password ${charts.password}; ${published.name} ${published.version})`,
+    `  OCI registry ${oci.url}   (user ${oci.username}, password ${oci.password}; ${pushed.reference}, plain HTTP)`,
     `  Redis        ${redis.url}`,
     ...targets.map(
       (t) =>
@@ -200,6 +242,7 @@ try {
     'Next (in a shell with Node 24 on PATH: `. scripts/node-env.sh`):',
     `  npx gitfleet login --server ${server} --token ${adminToken}`,
     '  npx gitfleet fleet status quickstart',
+    '  npx gitfleet fleet get quickstart-helm      # the Helm fleet: source, chart version per stage',
     `  git clone ${cloneUrl} && cd quickstart   # edit manifests/config.yaml, commit, git push`,
     '  npx gitfleet fleet sync quickstart        # or wait up to 10 s for the next poll',
     '  npx gitfleet promote quickstart prod --wait',

@@ -99,6 +99,43 @@ describe('the quick start, as a new user', () => {
     ]);
   });
 
+  it('shows the Helm fleet beside it: the podinfo chart from the local Helm repository, per-stage values', async () => {
+    const status = await gitfleet('fleet', 'status', 'quickstart-helm', '-o', 'json');
+    assert.equal(status.code, 0, status.stderr);
+    const items = (JSON.parse(status.stdout) as StatusJson).items;
+    assert.deepEqual(items.map((i) => [i.cluster, i.stage, i.phase]).sort(), [
+      ['dev-1', 'dev', 'Ready'],
+      ['prod-1', 'prod', 'Ready'],
+    ]);
+    const detail = await gitfleet('fleet', 'get', 'quickstart-helm');
+    assert.equal(detail.code, 0, detail.stderr);
+    assert.match(detail.stdout, /Source:\s+helm/);
+    assert.match(detail.stdout, /Chart version:\s+6\.14\.1/);
+    assert.match(out, /Helm repo +http:\/\/127\.0\.0\.1:\d+ .*podinfo 6\.14\.1/);
+    assert.match(out, /OCI registry +oci:\/\/127\.0\.0\.1:\d+/);
+    const kubeconfigOf = (cluster: string) =>
+      new RegExp(`cluster +${cluster} .* kubectl --kubeconfig (\\S+)`).exec(out)?.[1] ?? '';
+    for (const [cluster, stage, replicas] of [
+      ['dev-1', 'dev', '1'],
+      ['prod-1', 'prod', '2'],
+    ] as const) {
+      const kubectl = kubectlFor(kubeconfigOf(cluster));
+      const deployment = JSON.parse(
+        await kubectl(['get', 'deployment', 'podinfo', '-n', `podinfo-helm-${stage}`, '-o', 'json']),
+      ) as {
+        spec: {
+          replicas: number;
+          template: { spec: { containers: { env?: { name: string; value: string }[] }[] } };
+        };
+      };
+      assert.equal(String(deployment.spec.replicas), replicas, cluster);
+      const message = deployment.spec.template.spec.containers[0]?.env?.find(
+        (e) => e.name === 'PODINFO_UI_MESSAGE',
+      );
+      assert.equal(message?.value, `hello from ${cluster} (${stage}), by Helm`);
+    }
+  });
+
   it('a pushed edit arrives in dev; promoting it rolls it out to prod', async () => {
     const work = join(home, 'quickstart');
     await run('git', ['clone', '-q', gitUrl, work], { env });
@@ -176,6 +213,7 @@ describe('the quick start against a cluster the user already has', () => {
       'delete',
       'namespace',
       'podinfo-dev',
+      'podinfo-helm-dev',
       'gitfleet-system',
       '--wait=false',
     ]);
