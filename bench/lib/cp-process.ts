@@ -59,6 +59,10 @@ fromParent(async (msg) => {
       toParent({ type: 'profiled', file: msg.file });
       return;
     }
+    case 'render-stats': {
+      toParent({ type: 'render-stats', stats: { ...cp?.renderer.stats } });
+      return;
+    }
     case 'events': {
       toParent({ type: 'events', events: { ...events } });
       return;

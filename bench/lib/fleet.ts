@@ -15,6 +15,36 @@ export function quickstartManifests(): Record<string, string> {
   );
 }
 
+/**
+ * The fan-out scenarios' plain-YAML fleet: the quick start's manifests, one stage of every
+ * cluster, and a measured commit that changes the ConfigMap (which names each cluster).
+ */
+export function plainFanoutFleet(): { files: Record<string, string>; push: Record<string, string> } {
+  const fleetYaml = `manifests: ./manifests
+stages:
+  - name: dev
+    selector: { matchLabels: { bench: fanout } }
+substitute:
+  namespace: podinfo-\${stage}
+`;
+  const configYaml = (message: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: podinfo-config
+  namespace: \${namespace}
+data:
+  PODINFO_UI_MESSAGE: "${message} from \${cluster.name} (\${stage})"
+`;
+  return {
+    files: {
+      'fleet.yaml': fleetYaml,
+      ...quickstartManifests(),
+      'manifests/config.yaml': configYaml('hello'),
+    },
+    push: { 'manifests/config.yaml': configYaml('pushed') },
+  };
+}
+
 /** One REST call to a control plane on loopback; a string body is sent as is (a signed webhook). */
 export async function rest(
   port: number,

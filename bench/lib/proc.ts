@@ -31,6 +31,20 @@ export function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU ms of a process's children that have exited and been waited for (cutime + cstime): what
+ * the subprocesses it ran (helm, kubectl) used.
+ */
+export function childCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Pids of processes whose command line contains every one of `parts`. */
 export function findPids(...parts: string[]): number[] {
   const pids: number[] = [];

@@ -64,6 +64,8 @@ export class ControlPlane {
   readonly ingestion: StatusIngestion;
   readonly fleets: FleetStore;
   readonly reconciler: FleetReconciler;
+  /** Renders Helm and Kustomize sources; its stats count what ran. */
+  readonly renderer: SourceRenderer;
   readonly connections = new ConnectionManager();
   readonly #subscriber: Redis;
   readonly #pollQueue: Queue;
@@ -96,6 +98,19 @@ export class ControlPlane {
     this.desired = new DesiredStateStore(this.redis, k, this.events);
     this.ingestion = new StatusIngestion(this.redis, k, this.events);
     this.fleets = new FleetStore(this.redis, k);
+    this.renderer = new SourceRenderer({
+      helmPath: config.helmPath,
+      kubectlPath: config.kubectlPath,
+      workDir: join(config.dataDir, 'render'),
+      readLimits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
+      concurrency: config.renderConcurrency,
+      capabilities: (digest) => this.registry.capabilities(digest),
+      limits: {
+        timeoutMs: config.renderTimeoutSeconds * 1000,
+        maxMemoryBytes: config.renderMaxMemoryMb * 2 ** 20,
+        maxOutputBytes: config.renderMaxOutputBytes,
+      },
+    });
     this.reconciler = new FleetReconciler({
       store: this.fleets,
       registry: this.registry,
@@ -106,19 +121,7 @@ export class ControlPlane {
       gitTimeoutMs: config.gitTimeoutSeconds * 1000,
       logger: this.logger,
       limits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
-      renderer: new SourceRenderer({
-        helmPath: config.helmPath,
-        kubectlPath: config.kubectlPath,
-        workDir: join(config.dataDir, 'render'),
-        readLimits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
-        concurrency: config.renderConcurrency,
-        capabilities: (digest) => this.registry.capabilities(digest),
-        limits: {
-          timeoutMs: config.renderTimeoutSeconds * 1000,
-          maxMemoryBytes: config.renderMaxMemoryMb * 2 ** 20,
-          maxOutputBytes: config.renderMaxOutputBytes,
-        },
-      }),
+      renderer: this.renderer,
     });
     this.#pollQueue = new Queue(POLL_QUEUE, {
       connection: bullQueueConnection(this.redis),
