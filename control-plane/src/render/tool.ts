@@ -53,7 +53,13 @@ export function runTool(
       child = spawn(command, args, {
         cwd: options.cwd,
         // Go's collector works harder as it nears the soft limit, before the hard one kills it.
-        env: { ...options.env, GOMEMLIMIT: String(Math.floor(limits.maxMemoryBytes * 0.8)) },
+        // One Go thread each: renders already run side by side (GITFLEET_RENDER_CONCURRENCY),
+        // and parallel collection in each of them costs CPU without saving time.
+        env: {
+          ...options.env,
+          GOMEMLIMIT: String(Math.floor(limits.maxMemoryBytes * 0.8)),
+          GOMAXPROCS: '1',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
