@@ -91,7 +91,9 @@ test('clusters sharing one etcd are isolated: server-side apply to each, read ba
   }
 });
 
-test('a Deployment becomes Available, a Job completes, and their namespace can be deleted', { timeout: 120_000 }, async () => {
+test('a Deployment becomes Available, a Job completes, and their namespace can be deleted', {
+  timeout: 120_000,
+}, async () => {
   const namespace = 'deployment-test';
   const manifest = `apiVersion: v1
 kind: Namespace
@@ -157,7 +159,14 @@ spec:
 
       // kwok's pod-complete stage ends a Job's pods with exit code 0, so hook Jobs and charts
       // with Jobs can be Ready in tests.
-      await cluster.kubectl(['wait', '-n', namespace, '--for=condition=Complete', 'job/once', '--timeout=60s']);
+      await cluster.kubectl([
+        'wait',
+        '-n',
+        namespace,
+        '--for=condition=Complete',
+        'job/once',
+        '--timeout=60s',
+      ]);
       const job = JSON.parse(await cluster.kubectl(['get', '-n', namespace, 'job/once', '-o', 'json']));
       assert.equal(job.status.succeeded, 1);
 
