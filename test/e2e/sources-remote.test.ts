@@ -39,6 +39,7 @@ describe('Helm charts from a repository and a registry', () => {
   const agentNs = `gitfleet-${id}`;
   const repoNs = `repo-${id}`;
   const ociNs = `oci-${id}`;
+  const depNs = `deps-${id}`;
   const repoFleet = `repo-${id}`;
 
   const waitFor = async <T>(
@@ -131,6 +132,7 @@ ${prodRevision ? `    revision: ${prodRevision}\n` : ''}    requires: dev
         agentNs,
         repoNs,
         ociNs,
+        depNs,
         '--wait=false',
         '--ignore-not-found',
       ]).catch(() => {});
@@ -225,6 +227,69 @@ stages:
       'jsonpath={.spec.replicas}',
     ]);
     assert.equal(replicas, '2');
+  });
+
+  it('builds the dependencies a chart in Git declares but does not vendor: from the repository (with credentials) and by file://', async () => {
+    const depFleet = `deps-${id}`;
+    const head = await git.createRepo(depFleet, {
+      'fleet.yaml': `helm:
+  chart: ./umbrella
+  namespace: ${depNs}
+  values:
+    web: { fullnameOverride: web, replicaCount: 1 }
+    notes: { text: "from the umbrella" }
+stages:
+  - name: dev
+    selector: { matchLabels: { remote: "${id}", env: dev } }
+`,
+      'umbrella/Chart.yaml': `apiVersion: v2
+name: umbrella
+version: 1.0.0
+dependencies:
+  - name: ${chartName}
+    alias: web
+    version: "~6.14.0"
+    repository: ${env.helmRepo.url}
+  - name: notes
+    version: 0.1.0
+    repository: file://../notes
+`,
+      'umbrella/templates/own.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: umbrella }\ndata: { release: "{{ .Release.Name }}" }\n',
+      'notes/Chart.yaml': 'apiVersion: v2\nname: notes\nversion: 0.1.0\n',
+      'notes/templates/notes.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: notes }\ndata: { text: {{ .Values.text | quote }} }\n',
+    });
+    const created = await cp.api<FleetView>('POST', '/api/v1/fleets', {
+      name: depFleet,
+      repo: git.repoUrl(depFleet),
+      credentials: { username: git.username, password: git.password },
+      chartCredentials: { username: env.helmRepo.username, password: env.helmRepo.password },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.errors, []);
+    await readyAt(depFleet, devName, head);
+    const kubectl = kubectlFor(dev.kubeconfig);
+    // The subchart from the repository, at the newest version of its range (6.15.0 is out of
+    // it), named by its alias as Helm names an aliased subchart.
+    const label = await kubectl([
+      'get',
+      'deployment',
+      'web',
+      '-n',
+      depNs,
+      '-o',
+      "jsonpath={.metadata.labels['helm\\.sh/chart']}",
+    ]);
+    assert.equal(label, 'web-6.14.1');
+    assert.equal(
+      await kubectl(['get', 'configmap', 'notes', '-n', depNs, '-o', 'jsonpath={.data.text}']),
+      'from the umbrella',
+    );
+    assert.equal(
+      (await kubectl(['get', 'configmap', 'umbrella', '-n', depNs, '-o', 'name'])).trim(),
+      'configmap/umbrella',
+    );
   });
 
   it('refused credentials, a missing chart or version, and a repository that is down are fleet errors without secrets', async () => {

@@ -4,6 +4,7 @@
 // text into a problem with file and line. Templating itself is Helm's; never re-implemented.
 
 import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import { canonicalJson, type KubeObject } from './bundle.ts';
 import { type Problem, problem } from './errors.ts';
 import type { RenderedFile } from './render.ts';
@@ -163,4 +164,35 @@ function oneLine(text: string): string {
     .filter((l) => l && !l.startsWith('Use --debug flag'));
   const joined = lines.join('; ');
   return joined.length > 2000 ? `${joined.slice(0, 2000)}…` : joined;
+}
+
+/**
+ * The dependencies a chart's Chart.yaml declares that its charts/ directory does not hold (as
+ * a directory `<name>` or an archive `<name>-<version>.tgz`): what `helm dependency build`
+ * must fetch before the chart renders. Unparsable Chart.yaml: none (helm says what is wrong).
+ */
+export function missingDependencies(
+  chartYaml: string,
+  chartsEntries: readonly string[],
+): { name: string; repository: string }[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(chartYaml);
+  } catch {
+    return [];
+  }
+  const deps = (doc as { dependencies?: unknown } | null)?.dependencies;
+  if (!Array.isArray(deps)) return [];
+  const out: { name: string; repository: string }[] = [];
+  for (const d of deps as { name?: unknown; repository?: unknown }[]) {
+    if (typeof d?.name !== 'string') continue;
+    const name = d.name;
+    const held = chartsEntries.some(
+      (e) =>
+        e === name ||
+        (e.startsWith(`${name}-`) && e.endsWith('.tgz') && /^\d/.test(e.slice(name.length + 1))),
+    );
+    if (!held) out.push({ name, repository: typeof d.repository === 'string' ? d.repository : '' });
+  }
+  return out;
 }

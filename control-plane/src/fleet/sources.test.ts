@@ -7,6 +7,7 @@ import {
   helmObject,
   helmProblem,
   helmRenderKey,
+  missingDependencies,
   splitHelmOutput,
 } from './helm.ts';
 import { type FleetPolicy, parsePolicy } from './policy.ts';
@@ -314,4 +315,26 @@ describe('around helm template', () => {
     assert.equal(schema.file, 'chart/values.schema.json');
     assert.match(schema.message, /replicaCount': got string, want integer/);
   });
+});
+
+test('dependencies a chart declares but does not vendor in charts/', () => {
+  const chartYaml = `apiVersion: v2
+name: shop
+version: 1.0.0
+dependencies:
+  - { name: redis, version: 19.x, repository: https://charts.example.com }
+  - { name: common, version: 2.0.0, repository: "file://../common" }
+  - { name: web, version: 1.0.0, repository: oci://registry.example.com/charts }
+`;
+  assert.deepEqual(
+    missingDependencies(chartYaml, ['redis-19.6.4.tgz', 'common']).map((d) => d.name),
+    ['web'],
+  );
+  // redis-cluster-1.0.0.tgz is another chart, not redis.
+  assert.deepEqual(
+    missingDependencies(chartYaml, ['redis-cluster-1.0.0.tgz']).map((d) => d.name),
+    ['redis', 'common', 'web'],
+  );
+  assert.deepEqual(missingDependencies('apiVersion: v2\nname: plain\nversion: 1.0.0\n', []), []);
+  assert.deepEqual(missingDependencies(': not yaml [', []), []);
 });

@@ -116,6 +116,59 @@ export class HelmTool {
   }
 
   /**
+   * `helm dependency build` of a chart directory: fetches what Chart.yaml (and Chart.lock,
+   * when present) names into its charts/. The fleet's chart credentials go to each
+   * repository. Throws HelmError like pull.
+   */
+  async buildDependencies(
+    chartDir: string,
+    credentials: ChartCredentials,
+    options: { plainHttp?: boolean; what: string; repositories: readonly string[] },
+  ): Promise<void> {
+    const home = await this.#home();
+    try {
+      // `dependency build` resolves only repositories the Helm home knows (and has an index
+      // of); the home is empty, so each HTTP repository a dependency names is added first.
+      const httpRepos = [...new Set(options.repositories.filter((r) => /^https?:\/\//.test(r)))];
+      for (const [i, url] of httpRepos.entries()) {
+        const add = ['repo', 'add', `dependency-${i}`, url];
+        if (credentials.username) add.push('--username', credentials.username);
+        if (credentials.password) add.push('--password', credentials.password);
+        const added = await runTool(this.#options.helmPath, add, {
+          env: home.env,
+          limits: this.#options.limits,
+          name: `helm repo add for ${options.what}`,
+        });
+        if (!added.ok) {
+          throw pullError(
+            `the dependency repository ${url} of ${options.what}`,
+            undefined,
+            redactSecret(added.message, credentials.password),
+          );
+        }
+      }
+      const args = ['dependency', 'build', chartDir];
+      if (credentials.username) args.push('--username', credentials.username);
+      if (credentials.password) args.push('--password', credentials.password);
+      if (options.plainHttp) args.push('--plain-http');
+      const result = await runTool(this.#options.helmPath, args, {
+        env: home.env,
+        limits: this.#options.limits,
+        name: `helm dependency build of ${options.what}`,
+      });
+      if (!result.ok) {
+        throw pullError(
+          `the dependencies of ${options.what}`,
+          undefined,
+          redactSecret(result.message, credentials.password),
+        );
+      }
+    } finally {
+      await rm(home.dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
    * `helm template` of a chart (a directory or an archive) for one cluster. Returns the
    * rendered YAML or throws HelmError 'TemplateFailed' with Helm's own words.
    */

@@ -5,11 +5,19 @@
 // chart that calls randAlphaNum gives one stable output until its inputs change. Tool runs
 // are bounded in number (concurrency), time and memory.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path/posix';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { problem } from '../fleet/errors.ts';
-import { clusterScopedCrds, helmObject, helmProblem, helmRenderKey, splitHelmOutput } from '../fleet/helm.ts';
+import {
+  clusterScopedCrds,
+  helmObject,
+  helmProblem,
+  helmRenderKey,
+  missingDependencies,
+  splitHelmOutput,
+} from '../fleet/helm.ts';
 import {
   type FleetPolicy,
   type ManifestFile,
@@ -235,6 +243,44 @@ export class SourceRenderer {
     return { ...result, chartVersion: prepared.chartVersion };
   }
 
+  /**
+   * Fetches the dependencies a chart in Git declares but does not vendor in charts/. Returns
+   * the digest of what was fetched (part of the render key: a range may resolve anew on
+   * another replica), '' when the chart holds all it needs.
+   */
+  async #dependencies(
+    chartDir: string,
+    chartPath: string,
+    plainHttp: boolean | undefined,
+    credentials: ChartCredentials,
+  ): Promise<{ ok: true; digest: string } | { ok: false; errors: Problem[] }> {
+    const chartYaml = await readFile(join(chartDir, 'Chart.yaml'), 'utf8').catch(() => '');
+    const entries = await readdir(join(chartDir, 'charts')).catch(() => [] as string[]);
+    const missing = missingDependencies(chartYaml, entries);
+    if (missing.length === 0) return { ok: true, digest: '' };
+    try {
+      await this.#slots.run(() =>
+        this.#helm.buildDependencies(chartDir, credentials, {
+          plainHttp: plainHttp ?? false,
+          what: chartPath,
+          repositories: missing.map((d) => d.repository),
+        }),
+      );
+    } catch (err) {
+      const e = err as HelmError;
+      return {
+        ok: false,
+        errors: [problem(e.code ?? 'HelmError', join(chartPath, 'Chart.yaml'), undefined, e.message)],
+      };
+    }
+    const hash = createHash('sha256');
+    for (const name of (await readdir(join(chartDir, 'charts'))).sort()) {
+      if (!name.endsWith('.tgz')) continue;
+      hash.update(name).update(await readFile(join(chartDir, 'charts', name)));
+    }
+    return { ok: true, digest: `deps:sha256:${hash.digest('hex')}` };
+  }
+
   /** The chart of a commit, in a form `helm template` reads, and the values files beside it. */
   #prepare(
     revision: SourceRevision,
@@ -318,6 +364,13 @@ export class SourceRenderer {
             };
           }
           if (errors.length > 0) return { ok: false, errors };
+          const deps = await this.#dependencies(
+            chartDir,
+            chartPath,
+            helm.plainHttp,
+            chartOptions.credentials,
+          );
+          if (!deps.ok) return deps;
           // Templates name themselves <chart name>/templates/…; people know them by their path in Git.
           const display = (source: string) =>
             source.startsWith(`${meta.name}/`) ? join(chartPath, source.slice(meta.name.length + 1)) : source;
@@ -326,7 +379,7 @@ export class SourceRenderer {
             chart: chartDir,
             chartName: meta.name,
             chartVersion: meta.version,
-            digest: `git:${chartTree}`,
+            digest: deps.digest ? `git:${chartTree}+${deps.digest}` : `git:${chartTree}`,
             display,
             files,
           };
