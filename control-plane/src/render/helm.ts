@@ -65,6 +65,28 @@ export class HelmTool {
   }
 
   /**
+   * One helm command that reaches a repository or registry with the fleet's chart credentials;
+   * a failure becomes the HelmError of fetching `what`, the password cut from Helm's words.
+   */
+  async #fetch(
+    home: { env: Record<string, string> },
+    args: string[],
+    credentials: ChartCredentials,
+    what: string,
+    version?: string,
+  ): Promise<void> {
+    const withCredentials = [...args];
+    if (credentials.username) withCredentials.push('--username', credentials.username);
+    if (credentials.password) withCredentials.push('--password', credentials.password);
+    const result = await runTool(this.#options.helmPath, withCredentials, {
+      env: home.env,
+      limits: this.#options.limits,
+      name: `helm ${args[0]} of ${what}`,
+    });
+    if (!result.ok) throw pullError(what, version, redactSecret(result.message, credentials.password));
+  }
+
+  /**
    * Resolves `version` (exact, a range, or absent = the newest stable) and downloads that
    * chart, once per exact version. Throws HelmError: ChartNotFound, RepositoryUnavailable,
    * RepositoryUnauthorized, HelmError.
@@ -87,19 +109,12 @@ export class HelmTool {
       ];
       if (location.kind === 'repo') args.push('--repo', location.repo);
       if (version) args.push('--version', version);
-      if (credentials.username) args.push('--username', credentials.username);
-      if (credentials.password) args.push('--password', credentials.password);
       if (options.plainHttp && location.kind === 'oci') args.push('--plain-http');
       const what =
         location.kind === 'repo'
           ? `chart '${location.name}' from ${location.repo}`
           : `chart ${location.reference}`;
-      const result = await runTool(this.#options.helmPath, args, {
-        env: home.env,
-        limits: this.#options.limits,
-        name: `helm pull of ${what}`,
-      });
-      if (!result.ok) throw pullError(what, version, redactSecret(result.message, credentials.password));
+      await this.#fetch(home, args, credentials, what, version);
       const [file] = await readdir(target);
       if (!file) throw new HelmError('HelmError', `helm pull of ${what} wrote no chart`);
       const bytes = await readFile(join(target, file));
@@ -131,38 +146,16 @@ export class HelmTool {
       // of); the home is empty, so each HTTP repository a dependency names is added first.
       const httpRepos = [...new Set(options.repositories.filter((r) => /^https?:\/\//.test(r)))];
       for (const [i, url] of httpRepos.entries()) {
-        const add = ['repo', 'add', `dependency-${i}`, url];
-        if (credentials.username) add.push('--username', credentials.username);
-        if (credentials.password) add.push('--password', credentials.password);
-        const added = await runTool(this.#options.helmPath, add, {
-          env: home.env,
-          limits: this.#options.limits,
-          name: `helm repo add for ${options.what}`,
-        });
-        if (!added.ok) {
-          throw pullError(
-            `the dependency repository ${url} of ${options.what}`,
-            undefined,
-            redactSecret(added.message, credentials.password),
-          );
-        }
-      }
-      const args = ['dependency', 'build', chartDir];
-      if (credentials.username) args.push('--username', credentials.username);
-      if (credentials.password) args.push('--password', credentials.password);
-      if (options.plainHttp) args.push('--plain-http');
-      const result = await runTool(this.#options.helmPath, args, {
-        env: home.env,
-        limits: this.#options.limits,
-        name: `helm dependency build of ${options.what}`,
-      });
-      if (!result.ok) {
-        throw pullError(
-          `the dependencies of ${options.what}`,
-          undefined,
-          redactSecret(result.message, credentials.password),
+        await this.#fetch(
+          home,
+          ['repo', 'add', `dependency-${i}`, url],
+          credentials,
+          `the dependency repository ${url} of ${options.what}`,
         );
       }
+      const args = ['dependency', 'build', chartDir];
+      if (options.plainHttp) args.push('--plain-http');
+      await this.#fetch(home, args, credentials, `the dependencies of ${options.what}`);
     } finally {
       await rm(home.dir, { recursive: true, force: true });
     }
