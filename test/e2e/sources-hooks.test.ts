@@ -179,7 +179,12 @@ describe('Helm hooks', () => {
     assert.equal((await get('configmap', 'app')).data?.message, 'one');
     assert.equal((await get('configmap', 'notified')).data?.message, 'one');
     // migrate (weight -5) ran again before check (weight 1): before-hook-creation replaced it.
-    const rerun = await get('job', 'migrate');
+    // The agent retries the failed release, and each try replaces migrate anew, so the Job
+    // read here may be a later try that is still running: wait for one that completed.
+    const rerun = await waitFor('migrate replaced and completed', async () => {
+      const job = await get('job', 'migrate').catch(() => undefined);
+      return job && job.metadata.uid !== before.metadata.uid && job.status?.succeeded === 1 ? job : undefined;
+    });
     assert.notEqual(rerun.metadata.uid, before.metadata.uid);
     assert.equal(rerun.status?.succeeded, 1);
 
