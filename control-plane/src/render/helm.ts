@@ -249,17 +249,18 @@ async function chartMetadata(
   return { name: meta.name, version: meta.version };
 }
 
-function pullError(what: string, version: string | undefined, message: string): HelmError {
+export function pullError(what: string, version: string | undefined, message: string): HelmError {
   const text = message.replace(/^Error: /gm, '').trim();
+  // Status codes as whole words only: a port in a URL (127.0.0.1:40307) is not a 403.
   const at = version ? ` (version ${version})` : '';
-  if (/401|403|unauthorized|authentication required|denied/i.test(text)) {
+  if (/\b(401|403)\b|unauthorized|authentication required|denied/i.test(text)) {
     return new HelmError(
       'RepositoryUnauthorized',
       `${what}${at}: the repository refused the credentials: ${text}; give the fleet the right chartCredentials (recreate it with them)`,
     );
   }
   if (
-    /not found|no chart version|no chart name|404|could not find|invalid_reference|manifest unknown/i.test(
+    /not found|no chart version|no chart name|\b404\b|could not find|invalid_reference|manifest unknown/i.test(
       text,
     )
   ) {
@@ -268,7 +269,9 @@ function pullError(what: string, version: string | undefined, message: string): 
       `${what}${at} does not exist: ${text}; check helm.chart and helm.version in fleet.yaml`,
     );
   }
-  if (/connection refused|no such host|timeout|i\/o timeout|EOF|did not finish|503|502|500/i.test(text)) {
+  if (
+    /connection refused|no such host|timeout|i\/o timeout|EOF|did not finish|\b(500|502|503)\b/i.test(text)
+  ) {
     return new HelmError(
       'RepositoryUnavailable',
       `${what}${at}: the repository cannot be reached: ${text}; the fleet keeps its last good revision and retries on the next sync`,
