@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Phase } from '@gitfleet/proto';
 import { type ServiceError, status } from '@grpc/grpc-js';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { bearer, startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
@@ -349,6 +351,41 @@ describe('control plane', () => {
     assert.equal((await report(5, Phase.PHASE_FAILED)).duplicate, true);
     await sleep(200);
     assert.equal((await statusOf())?.phase, 'Ready');
+
+    // A report acknowledged and then overtaken (its job was held by a replica that died and
+    // comes back to the queue when its lock expires, after the agent's next report was stored)
+    // goes into the history at its place, once, and is never the status.
+    const redis = new Redis(env.redisUrl);
+    const queue = new Queue('status-reports', { connection: redis, prefix: `${cp.prefix}:bull` });
+    try {
+      const historyKey = `${cp.prefix}:status-history:{dev-eu}:${repo}`;
+      const sequences = async () =>
+        (await redis.lrange(historyKey, 0, -1)).map((j) => (JSON.parse(j) as { sequence: number }).sequence);
+      const [latest] = await redis.lrange(historyKey, 0, 0);
+      const overtaken = { ...JSON.parse(latest!), sequence: 7, phase: 'Failed' };
+      for (const jobId of ['dev-eu.7', 'dev-eu.7.again']) {
+        await queue.add('report', { cluster: 'dev-eu', status: overtaken }, { jobId });
+      }
+      for (let i = 0; i < 100 && (await queue.getJobCounts('waiting', 'active')).waiting! > 0; i++) {
+        await sleep(50);
+      }
+      await sleep(300);
+      const stored = await sequences();
+      assert.deepEqual(
+        stored.filter((n) => n === 7 || n === 10),
+        [10, 7],
+        `history ${stored}`,
+      );
+      assert.deepEqual(
+        stored,
+        [...stored].sort((a, b) => b - a),
+        'newest first',
+      );
+      assert.equal((await statusOf())?.phase, 'Ready');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
 
     const fleet = await cp.api<{
       stages: { name: string; clusters: number; phases: Record<string, number> }[];

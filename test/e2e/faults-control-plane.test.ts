@@ -357,8 +357,10 @@ async function killDuringRollout(replicas: 1 | 2, git: GitServer, redis: Redis):
           stored += (await storedSequences(redis, installation.prefix, a.name, fleet)).length;
         return stored >= sent;
       },
-      // A job the killed process held is taken over once its lock expires (30 s).
-      45_000,
+      // A job the killed process held goes back to the queue once its lock has expired and
+      // a stall check of another worker has seen it unlocked (BullMQ: lockDuration plus up to
+      // two stalledInterval), then it is stored in its place in the history.
+      90_000,
     ).catch(() => {});
     for (const a of agents) {
       const history = await storedSequences(redis, installation.prefix, a.name, fleet);

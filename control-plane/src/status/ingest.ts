@@ -30,11 +30,29 @@ export interface StatusJob {
 // times a minute for nothing), and a change costs no round trip of its own. The cluster check
 // is in the script too: no window between the check and the write for a deletion to slip
 // through. All four keys carry the cluster's hash tag, so they share a Redis Cluster slot.
+// A report older than the stored one was acknowledged but overtaken: its job was held by a
+// replica that died, and the agent's next report reached another replica first. It is not
+// the cluster's status any more, but it happened: it goes into the history at its place by
+// sequence (once; not when older than all the history keeps) and returns 2.
 const STORE_IF_NEWER = `
 if redis.call('EXISTS', KEYS[4]) == 0 then return false end
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
 local seq = tonumber(ARGV[2])
-if seq <= current then return false end
+if seq == current then return false end
+if seq < current then
+  local entries = redis.call('LRANGE', KEYS[2], 0, -1)
+  local pivot = false
+  for _, entry in ipairs(entries) do
+    local s = tonumber(cjson.decode(entry).sequence)
+    if s == seq then return false end
+    if s ~= nil and s < seq then pivot = entry break end
+  end
+  if pivot then redis.call('LINSERT', KEYS[2], 'BEFORE', pivot, ARGV[3])
+  elseif #entries < tonumber(ARGV[4]) then redis.call('RPUSH', KEYS[2], ARGV[3])
+  else return false end
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+  return 2
+end
 local previous = redis.call('HGET', KEYS[1], ARGV[1] .. '#state') or ''
 local state = ARGV[5] .. '|' .. ARGV[6]
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3], ARGV[1] .. '#seq', ARGV[2], ARGV[1] .. '#state', state)
