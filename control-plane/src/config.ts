@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
+import { decodeSecretKey, SecretBox } from './store/secrets.ts';
 
 export interface Config {
   redisUrl: string;
@@ -27,6 +28,12 @@ export interface Config {
   /** True when no token was configured and one was generated (printed once at start). */
   generatedAdminToken: boolean;
   webhookSecret: string | undefined;
+  /**
+   * Seals fleets' Git and chart credentials in Redis: GITFLEET_SECRET_KEY, and during a
+   * rotation GITFLEET_SECRET_KEY_PREVIOUS. The keys stay inside it (nothing that prints the
+   * configuration prints them).
+   */
+  secrets: SecretBox;
   bootstrapTtlSeconds: number;
   pollIntervalSeconds: number;
   /** A Git server silent this long fails the fetch or push (a hung server must not stall a fleet). */
@@ -46,6 +53,8 @@ export interface Config {
   renderMaxMemoryMb: number;
   renderMaxOutputBytes: number;
   renderConcurrency: number;
+  /** How long a replica's hold on a fleet lasts unrenewed: how soon a dead replica's fleets move. */
+  fleetLeaseSeconds: number;
   logLevel: string;
 }
 
@@ -55,6 +64,34 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`${key}=${raw} is not valid: use an integer ≥ ${min}`);
   return n;
+}
+
+const GENERATE_KEY = 'generate one with `openssl rand -base64 32`';
+
+function secretKey(env: NodeJS.ProcessEnv, key: string): Buffer | undefined {
+  const raw = env[key]?.trim();
+  if (!raw) return undefined;
+  const decoded = decodeSecretKey(raw);
+  // The length only: a near-miss key is still mostly a key, and errors end up in logs.
+  if (!decoded) {
+    throw new Error(
+      `${key} is not valid (${raw.length} characters): use 32 random bytes in base64 (44 characters) or hex (64 characters); ${GENERATE_KEY}`,
+    );
+  }
+  return decoded;
+}
+
+function secretBox(env: NodeJS.ProcessEnv): SecretBox {
+  const primary = secretKey(env, 'GITFLEET_SECRET_KEY');
+  const previous = secretKey(env, 'GITFLEET_SECRET_KEY_PREVIOUS');
+  // No default: a key generated per process would differ between replicas and restarts, and
+  // every credential sealed with it would be lost with the process.
+  if (!primary) {
+    throw new Error(
+      `GITFLEET_SECRET_KEY is not set: it is the key that seals fleets' Git and chart credentials in Redis, the same on every replica; ${GENERATE_KEY} and keep it (e.g. in a Kubernetes Secret)${previous ? '. GITFLEET_SECRET_KEY_PREVIOUS alone is not enough: it only opens values sealed before a rotation' : ''}`,
+    );
+  }
+  return new SecretBox(primary, previous);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -93,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens,
     generatedAdminToken,
     webhookSecret: env.GITFLEET_WEBHOOK_SECRET || undefined,
+    secrets: secretBox(env),
     bootstrapTtlSeconds: int(env, 'GITFLEET_BOOTSTRAP_TTL_SECONDS', 3600, 1),
     pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
     gitTimeoutSeconds: int(env, 'GITFLEET_GIT_TIMEOUT_SECONDS', 60, 1),
@@ -107,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     renderMaxMemoryMb: int(env, 'GITFLEET_RENDER_MAX_MEMORY_MB', 512, 16),
     renderMaxOutputBytes: int(env, 'GITFLEET_RENDER_MAX_OUTPUT_BYTES', 64 * 2 ** 20, 1024),
     renderConcurrency: int(env, 'GITFLEET_RENDER_CONCURRENCY', 2, 1),
+    fleetLeaseSeconds: int(env, 'GITFLEET_FLEET_LEASE_SECONDS', 10, 1),
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };
 }

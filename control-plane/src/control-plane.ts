@@ -2,7 +2,9 @@
 // the reconciler, Git polling and the gRPC listener together. `server.ts` starts one with
 // the configuration from the environment; tests start one with their own.
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,6 +16,7 @@ import { ConnectionManager } from './grpc/connection.ts';
 import { type GrpcListener, loadOrGenerateTls, startGrpcServer } from './grpc/server.ts';
 import { overdueRollouts } from './promotions/deadlines.ts';
 import { FleetStore } from './reconcile/fleet-store.ts';
+import { FleetLeases } from './reconcile/lease.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
 import { SourceRenderer } from './render/renderer.ts';
@@ -64,6 +67,8 @@ export class ControlPlane {
   readonly ingestion: StatusIngestion;
   readonly fleets: FleetStore;
   readonly reconciler: FleetReconciler;
+  /** Which replica runs each fleet's passes. */
+  readonly leases: FleetLeases;
   /** Renders Helm and Kustomize sources; its stats count what ran. */
   readonly renderer: SourceRenderer;
   readonly connections = new ConnectionManager();
@@ -74,6 +79,7 @@ export class ControlPlane {
   #caPem = '';
   #unsubscribe: (() => void) | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  #takeOverTimer: NodeJS.Timeout | undefined;
   #checkingDeadlines = false;
 
   constructor(config: Config, logger?: Logger) {
@@ -111,8 +117,13 @@ export class ControlPlane {
         maxOutputBytes: config.renderMaxOutputBytes,
       },
     });
+    this.leases = new FleetLeases(this.redis, k.fleet, {
+      holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      ttlMs: config.fleetLeaseSeconds * 1000,
+    });
     this.reconciler = new FleetReconciler({
       store: this.fleets,
+      leases: this.leases,
       registry: this.registry,
       desired: this.desired,
       ingestion: this.ingestion,
@@ -148,7 +159,7 @@ export class ControlPlane {
       // A status change may let a rollout advance or halt; re-plan that fleet without fetching.
       if (event.type === 'StatusChanged' && event.fleet) {
         this.reconciler
-          .sync(event.fleet, { fetch: false })
+          .sync(event.fleet, { fetch: false, wait: false })
           .catch((err) => this.logger.warn({ err, fleet: event.fleet }, 're-plan failed'));
       }
     });
@@ -159,7 +170,7 @@ export class ControlPlane {
       POLL_QUEUE,
       async (job) => {
         if (job.name === BUNDLE_GC_JOB) await this.collectBundles();
-        else await this.reconciler.sync(String(job.data.fleet), { fetch: true });
+        else await this.reconciler.sync(String(job.data.fleet), { fetch: true, wait: false });
       },
       {
         connection: bullConnection(this.redis),
@@ -181,6 +192,19 @@ export class ControlPlane {
     // A cluster that stops reporting triggers no re-plan, so its rollout's deadline is watched here.
     this.#deadlineTimer = setInterval(() => void this.#replanOverdueRollouts(), DEADLINE_CHECK_MS);
     this.#deadlineTimer.unref();
+    // A replica that dies holding fleets leaves their leases to expire; whoever looks first
+    // after that takes them over, with the pass that was running or owed.
+    this.#takeOverTimer = setInterval(() => {
+      this.reconciler.takeOver().then(
+        (fleets) => {
+          if (fleets.length > 0) this.logger.info({ fleets }, 'took over fleets of a replica that stopped');
+        },
+        (err) => {
+          if (!isRedisUnavailable(err, this.redis)) this.logger.warn({ err }, 'fleet take-over check failed');
+        },
+      );
+    }, this.leases.ttlMs / 2);
+    this.#takeOverTimer.unref();
 
     const tls = await loadOrGenerateTls({
       certFile: this.config.tlsCertFile,
@@ -228,7 +252,7 @@ export class ControlPlane {
       for (const { spec, state } of await this.fleets.list()) {
         if (overdueRollouts(state.policy, state.rollouts, Date.now()).length === 0) continue;
         await this.reconciler
-          .sync(spec.name, { fetch: false })
+          .sync(spec.name, { fetch: false, wait: false })
           .catch((err) =>
             this.logger.warn({ err, fleet: spec.name }, 're-plan of an overdue rollout failed'),
           );
@@ -282,6 +306,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     clearInterval(this.#deadlineTimer);
+    clearInterval(this.#takeOverTimer);
     this.#unsubscribe?.();
     this.connections.closeAll('control plane shutting down');
     await this.#grpc?.stop();

@@ -34,6 +34,11 @@ export interface GitfleetEvent {
   time?: string;
 }
 
+/** The one encoding of an event on the channel; writers that publish from a script use it too. */
+export function encodeEvent(event: GitfleetEvent, now = new Date()): string {
+  return JSON.stringify({ ...event, time: now.toISOString() });
+}
+
 export class Events {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
@@ -55,10 +60,7 @@ export class Events {
   }
 
   async publish(event: GitfleetEvent): Promise<void> {
-    await this.#publisher.publish(
-      this.#channel,
-      JSON.stringify({ ...event, time: new Date().toISOString() }),
-    );
+    await this.#publisher.publish(this.#channel, encodeEvent(event));
   }
 
   /** Calls `handler` for every event from every replica until the returned function is called. */

@@ -24,6 +24,19 @@ export {
   type SelectorOperator,
 } from './labels.ts';
 export {
+  type Condition,
+  type ConditionType,
+  concludePass,
+  conditions,
+  type Delivery,
+  EMPTY_STATE,
+  type FleetState,
+  type PassEvent,
+  type PassInput,
+  type PassOutcome,
+  type RenderOutcome,
+} from './pass.ts';
+export {
   assignStages,
   type ClusterInfo,
   type ClusterPlan,

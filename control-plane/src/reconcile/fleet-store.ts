@@ -3,10 +3,13 @@
 // Credentials live in a field of their own that no read path returns to the API.
 import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.ts';
-import type { FleetPolicy, Problem, RolloutState } from '../fleet/index.ts';
+import { EMPTY_STATE, type FleetState } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { ChartCredentials } from '../render/helm.ts';
 import type { Keys } from '../store/keys.ts';
+import { script } from '../store/script.ts';
+
+export type { FleetState };
 
 export interface FleetSpec {
   name: string;
@@ -17,36 +20,15 @@ export interface FleetSpec {
   createdAt: string;
 }
 
-export interface FleetState {
-  /** Branch head at the last fetch. */
-  head: string | null;
-  /** The newest commit that parsed and rendered cleanly; stages following the head run it. */
-  lastGoodRevision: string | null;
-  /** The policy at lastGoodRevision. */
-  policy: FleetPolicy | null;
-  /** Problems of the head commit (empty when the head is good). */
-  errors: Problem[];
-  /** Problems found while planning (e.g. a cluster matched by two stages). */
-  planErrors: Problem[];
-  rollouts: Record<string, RolloutState | undefined>;
-  lastSyncAt: string | null;
-  /** Why the last fetch failed (network, auth), if it did. */
-  fetchError: string | null;
-  /** Helm fleets: the exact chart version each commit in use resolved to (a range resolves once per commit). */
-  chartVersions: Record<string, string>;
-}
-
-const EMPTY_STATE: FleetState = {
-  head: null,
-  lastGoodRevision: null,
-  policy: null,
-  errors: [],
-  planErrors: [],
-  rollouts: {},
-  lastSyncAt: null,
-  fetchError: null,
-  chartVersions: {},
-};
+// KEYS: fleet hash. ARGV: token, state, events channel, events…
+const commitPass = script(`
+if redis.call('HEXISTS', KEYS[1], 'spec') == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'served', redis.call('HGET', KEYS[1], 'serving') or '0')
+redis.call('HINCRBY', KEYS[1], 'passes', 1)
+for i = 4, #ARGV do redis.call('PUBLISH', ARGV[3], ARGV[i]) end
+return 1
+`);
 
 export class FleetStore {
   readonly #redis: Redis;
@@ -100,10 +82,26 @@ export class FleetStore {
     return json ? (JSON.parse(json) as ChartCredentials) : {};
   }
 
-  async saveState(name: string, state: FleetState): Promise<void> {
-    // A fleet deleted while it was being synced stays deleted.
-    if (!(await this.#redis.hexists(this.#keys.fleet(name), 'spec'))) return;
-    await this.#redis.hset(this.#keys.fleet(name), 'state', JSON.stringify(state));
+  /**
+   * Writes a pass's outcome and publishes its events, in one script, only while `token` holds
+   * the fleet's lease (FleetLeases): a pass that lost its lease writes nothing and announces
+   * nothing, so each event goes out once, from the pass that owned the fleet. Returns false
+   * when the lease was lost; a fleet deleted meanwhile stays deleted (and true is returned:
+   * there is nothing left to fight over).
+   */
+  async commit(
+    name: string,
+    token: number,
+    state: FleetState,
+    events: string[],
+    channel: string,
+  ): Promise<boolean> {
+    const r = await commitPass(
+      this.#redis,
+      [this.#keys.fleet(name)],
+      [String(token), JSON.stringify(state), channel, ...events],
+    );
+    return r !== -1;
   }
 
   async names(): Promise<string[]> {

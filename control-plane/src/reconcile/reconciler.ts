@@ -10,23 +10,27 @@
 // status reports advancing a rollout) while one pass runs causes one more pass.
 
 import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
-import type { Events } from '../events.ts';
+import { type Events, encodeEvent } from '../events.ts';
 import { problem } from '../fleet/errors.ts';
 import {
   assignStages,
   type Bundle,
+  concludePass,
   dropsEveryCluster,
   encodeBundle,
   type FleetPolicy,
   isManifestFile,
   type ManifestFile,
+  type PassInput,
+  type PassOutcome,
   type Plan,
   type Problem,
   parsePolicy,
   plan,
-  type RolloutState,
+  type RenderOutcome,
   renderBundle,
 } from '../fleet/index.ts';
 import {
@@ -41,12 +45,15 @@ import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { ChartCredentials } from '../render/helm.ts';
 import type { RenderCluster, SourceRenderer } from '../render/renderer.ts';
 import type { StatusIngestion } from '../status/ingest.ts';
-import type { DesiredEntry, DesiredStateStore } from '../store/desired.ts';
+import type { DesiredStateStore } from '../store/desired.ts';
 import { inSpan } from '../telemetry.ts';
 import type { FleetSpec, FleetState, FleetStore } from './fleet-store.ts';
+import type { FleetLeases } from './lease.ts';
 
 export interface ReconcilerDeps {
   store: FleetStore;
+  /** One writer per fleet across replicas. */
+  leases: FleetLeases;
   registry: ClusterRegistry;
   desired: DesiredStateStore;
   ingestion: StatusIngestion;
@@ -59,6 +66,19 @@ export interface ReconcilerDeps {
   limits?: ReadLimits;
   /** Renders Helm and Kustomize sources (manifests render in process). */
   renderer: SourceRenderer;
+}
+
+// How long an API call waits for the pass another replica owes it.
+const WAIT_SERVED_MS = 120_000;
+
+/** The lease a pass runs under: its token, and a check that it still holds it (renewing it). */
+type Lease = { token: number; check: () => Promise<void> };
+
+/** The pass lost its lease (it paused too long, or Redis was away): it must write nothing. */
+class LeaseLost extends Error {
+  constructor(fleet: string) {
+    super(`fleet ${fleet}: another replica holds the lease now`);
+  }
 }
 
 /** What a Helm fleet's render needs beyond Git: the registry's credentials and the versions resolved. */
@@ -107,63 +127,144 @@ export class FleetReconciler {
     return mirror;
   }
 
-  /** Reconciles one fleet; `fetch: false` re-plans from the last fetched head (status changes). */
-  sync(name: string, options: { fetch: boolean }): Promise<FleetState> {
+  /**
+   * Reconciles one fleet; `fetch: false` re-plans from the last fetched head (status changes).
+   * Resolves with the state after a pass that began after this call, whichever replica ran it;
+   * `wait: false` only makes sure such a pass will run (a webhook, a poll, a status report).
+   */
+  async sync(name: string, options: { fetch: boolean; wait?: boolean }): Promise<FleetState> {
+    const wait = options.wait ?? true;
     const running = this.#running.get(name);
     if (running) {
       this.#again.set(name, (this.#again.get(name) ?? false) || options.fetch);
-      return running;
+      return wait ? running : (await this.#deps.store.get(name)).state;
     }
-    const pass = (async () => {
+    const attempt = (async () => {
       try {
-        const pass = (fetch: boolean) =>
-          inSpan('fleet.reconcile', { 'gitfleet.fleet': name, 'gitfleet.fetch': fetch }, () =>
-            this.#reconcile(name, fetch),
-          );
-        let state = await pass(options.fetch);
-        while (this.#again.has(name)) {
-          const fetch = this.#again.get(name) ?? false;
-          this.#again.delete(name);
-          state = await pass(fetch);
-        }
-        return state;
+        const claim = await this.#deps.leases.acquire(name, options.fetch);
+        if (!claim) return { kind: 'missing' } as const;
+        if (!claim.acquired) return { kind: 'owed', request: claim.request } as const;
+        return { kind: 'ran', state: await this.#hold(name, claim.token, claim.fetch) } as const;
       } finally {
         this.#running.delete(name);
       }
     })();
-    this.#running.set(name, pass);
-    return pass;
+    // Set before the claim resolves, so that a second trigger in this replica joins this one.
+    const shared = attempt.then(async (r) =>
+      r.kind === 'ran' && r.state ? r.state : (await this.#deps.store.get(name)).state,
+    );
+    shared.catch(() => undefined); // the callers that join it see the error; none may have
+    this.#running.set(name, shared);
+    const result = await attempt;
+    if (result.kind === 'owed') {
+      // Another replica holds the fleet and owes this pass; triggers that joined this attempt
+      // meanwhile are owed too.
+      const joined = this.#again.get(name);
+      if (joined !== undefined) {
+        this.#again.delete(name);
+        this.sync(name, { fetch: joined, wait: false }).catch(() => undefined);
+      }
+      if (wait) await this.#waitServed(name, result.request);
+      return (await this.#deps.store.get(name)).state;
+    }
+    return shared;
   }
 
-  async syncAll(options: { fetch: boolean }): Promise<void> {
+  /** Fleets whose lease holder died with a pass unfinished or owed: this replica takes them over. */
+  async takeOver(): Promise<string[]> {
+    const due = await this.#deps.leases.due(await this.#deps.store.names());
+    for (const name of due) {
+      this.sync(name, { fetch: true, wait: false }).catch((err) =>
+        this.#deps.logger.warn({ err, fleet: name }, 'taking over a fleet failed'),
+      );
+    }
+    return due;
+  }
+
+  async syncAll(options: { fetch: boolean; wait?: boolean }): Promise<void> {
     const names = await this.#deps.store.names();
     await Promise.all(names.map((n) => this.sync(n, options).catch(() => undefined)));
   }
 
-  async #reconcile(name: string, doFetch: boolean): Promise<FleetState> {
-    const { spec, state: previous } = await this.#deps.store.get(name);
-    const state: FleetState = { ...previous, planErrors: [] };
-    const mirror = this.mirror(spec, await this.#deps.store.credentials(name));
-
-    // 1. fetch; also when this replica's mirror lacks the head another replica fetched (it
-    // never fetched this fleet, or not since): a re-plan reads the head's files from it.
-    if (doFetch || !state.head || (await mirror.head(spec.branch)) !== state.head) {
-      try {
-        state.head = await inSpan('fleet.fetch', { 'gitfleet.repo': spec.repo }, () =>
-          mirror.fetch(spec.branch),
+  /** Runs passes while holding the lease: one, then one more for each burst of triggers meanwhile. */
+  async #hold(name: string, token: number, firstFetch: boolean): Promise<FleetState | null> {
+    const leases = this.#deps.leases;
+    let lost = false;
+    const renew = setInterval(
+      () =>
+        void leases.renew(name, token).then(
+          (held) => {
+            if (!held) lost = true;
+          },
+          () => undefined,
+        ),
+      Math.max(100, Math.floor(leases.ttlMs / 3)),
+    );
+    renew.unref();
+    const lease: Lease = {
+      token,
+      check: async () => {
+        if (lost || !(await leases.renew(name, token))) {
+          lost = true;
+          throw new LeaseLost(name);
+        }
+      },
+    };
+    try {
+      let fetch = firstFetch;
+      let state: FleetState | null = null;
+      for (;;) {
+        const f = fetch;
+        state = await inSpan('fleet.reconcile', { 'gitfleet.fleet': name, 'gitfleet.fetch': f }, () =>
+          this.#reconcile(name, f, lease),
         );
-        state.fetchError = null;
-      } catch (err) {
-        state.fetchError = (err as Error).message;
-        await this.#deps.store.saveState(name, state);
-        await this.#deps.events.publish({ type: 'FleetError', fleet: name, reason: state.fetchError });
-        return state;
+        if (this.#again.has(name)) {
+          fetch = this.#again.get(name) ?? false;
+          this.#again.delete(name);
+          continue;
+        }
+        const released = await leases.release(name, token);
+        if (released === 'released') return state;
+        if (released === 'lost') throw new LeaseLost(name);
+        fetch = released.again;
       }
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) {
+        // A pass that failed (Redis away, a bug) must not keep the fleet from others.
+        await leases.release(name, token).catch(() => undefined);
+        throw err;
+      }
+      this.#deps.logger.warn({ fleet: name }, 'lost the fleet lease mid-pass; the new holder goes on');
+      return null;
+    } finally {
+      clearInterval(renew);
+      this.#again.delete(name);
     }
-    const head = state.head;
-    if (!head) return state;
+  }
 
-    // 2. read + 3. validate the head; a bad head leaves the last good revision in force
+  async #waitServed(name: string, request: number): Promise<void> {
+    const deadline = Date.now() + WAIT_SERVED_MS;
+    while ((await this.#deps.leases.served(name)) < request) {
+      if (Date.now() > deadline) return;
+      await sleep(50);
+    }
+  }
+
+  /**
+   * One pass, as named steps: fetch → read and validate the head → plan → render → decide
+   * (concludePass, pure) → deliver → commit. Only the last two write, both under the lease.
+   */
+  async #reconcile(name: string, doFetch: boolean, lease: Lease): Promise<FleetState> {
+    const { spec, state: previous } = await this.#deps.store.get(name);
+    const mirror = this.mirror(spec, await this.#deps.store.credentials(name));
+    const now = () => Date.now();
+
+    const fetched = await this.#fetch(mirror, spec, previous, doFetch);
+    if (!fetched.ok || !fetched.head) {
+      return this.#commit(name, lease, concludePass({ fleet: name, previous, fetched, now: now() }));
+    }
+    const head = fetched.head;
+
     const clusters = await this.#deps.registry.list();
     const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
       this.#read(mirror, spec, head),
@@ -179,29 +280,23 @@ export class FleetReconciler {
       previous.lastGoodRevision ? previous.policy : null,
       chart,
     );
-    const headChanged = head !== previous.head || headErrors.length !== previous.errors.length;
-    state.errors = headErrors;
-    if (headErrors.length === 0 && headRevision.policy.ok) {
-      state.lastGoodRevision = head;
-      state.policy = headRevision.policy.policy;
-    }
-    if (headErrors.length > 0 && headChanged) {
-      await this.#deps.events.publish({
-        type: 'FleetError',
-        fleet: name,
-        revision: head,
-        reason: headErrors.map((e) => e.message).join('; '),
-      });
-    }
-    const policy = state.policy;
-    if (!policy || !state.lastGoodRevision) {
-      await this.#deps.store.saveState(name, { ...state, lastSyncAt: new Date().toISOString() });
-      return state;
+    const headOutcome = {
+      commit: head,
+      errors: headErrors,
+      policy: headErrors.length === 0 && headRevision.policy.ok ? headRevision.policy.policy : null,
+    };
+    const policy = headOutcome.policy ?? (previous.lastGoodRevision ? previous.policy : null);
+    const lastGood = headOutcome.policy ? head : previous.lastGoodRevision;
+    if (!policy || !lastGood) {
+      return this.#commit(
+        name,
+        lease,
+        concludePass({ fleet: name, previous, fetched, head: headOutcome, now: now() }),
+      );
     }
 
-    // 4. plan
-    const resolved = await this.#resolvePins(mirror, policy, state);
-    const lastGood = state.lastGoodRevision;
+    const pins = await this.#resolvePins(mirror, policy);
+    const resolved = pins.policy;
     const statuses = await this.#deps.ingestion.ofFleet(
       name,
       clusters.map((c) => c.name),
@@ -223,19 +318,82 @@ export class FleetReconciler {
             },
           ]),
         ),
-        rollouts: state.rollouts,
-        now: Date.now(),
+        rollouts: previous.rollouts,
+        now: now(),
       }),
     );
-    state.planErrors.push(...planned.errors);
 
-    // 5. render + 6. deliver: render what each cluster should run, then write every change in
-    // one round trip (a fleet may hold ten thousand clusters).
+    const { renders, bundles } = await this.#renderPlanned(
+      spec,
+      mirror,
+      head,
+      headRevision,
+      resolved,
+      planned,
+      clusters,
+      chart,
+    );
+    const outcome = concludePass({
+      fleet: name,
+      previous,
+      fetched,
+      head: headOutcome,
+      pinProblems: pins.problems,
+      planned,
+      renders,
+      apply: resolved.apply,
+      chartVersions: chart.versions,
+      pinnedRevisions: resolved.stages.flatMap((s) => (s.revision ? [s.revision] : [])),
+      now: now(),
+    });
+    // Bundles first, all at once: an agent told of a digest must find its bundle. Desired state
+    // is written per cluster key (one Redis Cluster slot each), so it cannot share the commit's
+    // script: the lease is renewed right before instead, and a newer holder's next pass rewrites
+    // whatever a holder that lost its lease in between wrote.
+    await inSpan('fleet.deliver', { 'gitfleet.clusters': outcome.deliveries.length }, async () => {
+      await lease.check();
+      await this.#deps.desired.putBundles(bundles);
+      await this.#deps.desired.setMany(name, outcome.deliveries);
+    });
+    return this.#commit(name, lease, outcome);
+  }
+
+  /** Fetches the branch, also when this replica's mirror lacks the head another replica fetched. */
+  async #fetch(
+    mirror: GitMirror,
+    spec: FleetSpec,
+    previous: FleetState,
+    doFetch: boolean,
+  ): Promise<PassInput['fetched']> {
+    if (!doFetch && previous.head && (await mirror.head(spec.branch)) === previous.head) {
+      return { ok: true, head: previous.head };
+    }
+    try {
+      const head = await inSpan('fleet.fetch', { 'gitfleet.repo': spec.repo }, () =>
+        mirror.fetch(spec.branch),
+      );
+      return { ok: true, head };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  /**
+   * Renders what each planned cluster should run. Clusters render side by side: a chart renders
+   * in a subprocess, and the renderer bounds how many run at once; results keep plan order so
+   * errors read the same each pass.
+   */
+  async #renderPlanned(
+    spec: FleetSpec,
+    mirror: GitMirror,
+    head: string,
+    headRevision: Revision,
+    resolved: FleetPolicy,
+    planned: Plan,
+    clusters: RenderCluster[],
+    chart: ChartContext,
+  ): Promise<{ renders: RenderOutcome[]; bundles: { digest: string; encode: () => Uint8Array }[] }> {
     const byName = new Map(clusters.map((c) => [c.name, c]));
-    const deliveries: { cluster: string; entry: DesiredEntry | null }[] = [];
-    const bundles: { digest: string; encode: () => Uint8Array }[] = [];
-    // Clusters render side by side: a chart renders in a subprocess, and the renderer bounds
-    // how many run at once; results are taken in plan order so errors read the same each pass.
     const revisions = new Map<string, Promise<Revision>>();
     const revisionOf = (commit: string): Promise<Revision> => {
       if (commit === head) return Promise.resolve(headRevision);
@@ -246,13 +404,13 @@ export class FleetReconciler {
       }
       return r;
     };
-    type Outcome = { problems?: Problem[]; delivery?: (typeof deliveries)[number]; bundle?: Bundle };
-    const outcomes = await Promise.all(
-      planned.clusters.map(async (cp): Promise<Outcome> => {
+    const bundles = new Map<string, Bundle>();
+    const renders = await Promise.all(
+      planned.clusters.map(async (cp): Promise<RenderOutcome | null> => {
         const cluster = byName.get(cp.cluster);
-        if (!cluster) return {};
-        if (cp.reason === 'unmatched') return { delivery: { cluster: cp.cluster, entry: null } };
-        if (cp.reason === 'conflict' || !cp.revision || !cp.stage) return {};
+        if (!cluster) return null;
+        if (cp.reason === 'unmatched') return { cluster: cp.cluster, unmatched: true };
+        if (cp.reason === 'conflict' || !cp.revision || !cp.stage) return null;
         const where = (e: Problem) => ({
           ...e,
           message: `cluster ${cluster.name}, revision ${cp.revision?.slice(0, 7)}: ${e.message}`,
@@ -260,7 +418,8 @@ export class FleetReconciler {
         const revision = await revisionOf(cp.revision);
         // A pinned commit can hold what the head no longer does (a symlink, an oversized file):
         // render nothing from it rather than a bundle with files missing.
-        if (revision.problems.length > 0) return { problems: revision.problems.map(where) };
+        if (revision.problems.length > 0)
+          return { cluster: cp.cluster, problems: revision.problems.map(where) };
         const rendered = await this.#render(
           spec,
           revision,
@@ -269,56 +428,34 @@ export class FleetReconciler {
           cluster,
           chart,
         );
-        if (!rendered.ok) return { problems: rendered.errors.map(where) };
-        const bundle = rendered.bundle;
+        if (!rendered.ok) return { cluster: cp.cluster, problems: rendered.errors.map(where) };
+        bundles.set(rendered.bundle.digest, rendered.bundle);
         return {
-          bundle,
-          delivery: {
-            cluster: cp.cluster,
-            entry: {
-              fleet: name,
-              stage: cp.stage,
-              revision: cp.revision,
-              digest: bundle.digest,
-              apply: resolved.apply,
-            },
-          },
+          cluster: cp.cluster,
+          stage: cp.stage,
+          revision: cp.revision,
+          digest: rendered.bundle.digest,
         };
       }),
     );
-    for (const o of outcomes) {
-      if (o.problems) state.planErrors.push(...o.problems);
-      if (o.delivery) deliveries.push(o.delivery);
-      if (o.bundle) {
-        const bundle = o.bundle;
-        bundles.push({ digest: bundle.digest, encode: () => encodeBundle(bundle) });
-      }
-    }
-    // Bundles first, all at once: an agent told of a digest must find its bundle.
-    await inSpan('fleet.deliver', { 'gitfleet.clusters': deliveries.length }, async () => {
-      await this.#deps.desired.putBundles(bundles);
-      await this.#deps.desired.setMany(name, deliveries);
-    });
+    return {
+      renders: renders.filter((r): r is RenderOutcome => r !== null),
+      bundles: [...bundles.values()].map((b) => ({ digest: b.digest, encode: () => encodeBundle(b) })),
+    };
+  }
 
-    // 7. save state and tell people what the rollouts did
-    const rollouts: Record<string, RolloutState | undefined> = {};
-    for (const stage of planned.stages) {
-      rollouts[stage.name] = stage.rollout;
-      await this.#publishRollout(name, stage.name, previous.rollouts[stage.name], stage.rollout);
-    }
-    state.rollouts = rollouts;
-    state.chartVersions = keepRecent(chart.versions, [
-      head,
-      lastGood,
-      ...resolved.stages.map((s) => s.revision),
-      ...Object.values(rollouts).flatMap((r) => [r?.revision, r?.previousRevision]),
-    ]);
-    state.lastSyncAt = new Date().toISOString();
-    await this.#deps.store.saveState(name, state);
-    if (headChanged && headErrors.length === 0) {
-      await this.#deps.events.publish({ type: 'FleetSynced', fleet: name, revision: head });
-    }
-    return state;
+  /** Writes the pass's state and publishes its events, under the lease (FleetStore.commit). */
+  async #commit(name: string, lease: Lease, outcome: PassOutcome): Promise<FleetState> {
+    const now = new Date();
+    const written = await this.#deps.store.commit(
+      name,
+      lease.token,
+      outcome.state,
+      outcome.events.map((e) => encodeEvent(e, now)),
+      this.#deps.events.channelName,
+    );
+    if (!written) throw new LeaseLost(name);
+    return outcome.state;
   }
 
   /**
@@ -482,8 +619,12 @@ export class FleetReconciler {
   }
 
   /** Abbreviated pins become full commit ids (the planner compares revisions exactly). */
-  async #resolvePins(mirror: GitMirror, policy: FleetPolicy, state: FleetState): Promise<FleetPolicy> {
+  async #resolvePins(
+    mirror: GitMirror,
+    policy: FleetPolicy,
+  ): Promise<{ policy: FleetPolicy; problems: Problem[] }> {
     const stages = [];
+    const problems: Problem[] = [];
     for (const stage of policy.stages) {
       if (!stage.revision || stage.revision.length === 40) {
         stages.push(stage);
@@ -493,7 +634,7 @@ export class FleetReconciler {
         const full = await git.expandOid({ fs, gitdir: mirror.dir, oid: stage.revision });
         stages.push({ ...stage, revision: full });
       } catch {
-        state.planErrors.push({
+        problems.push({
           code: 'RevisionNotFound',
           file: 'fleet.yaml',
           message: `stage ${stage.name}: revision ${stage.revision} is not a commit of the branch; fix the pin`,
@@ -501,36 +642,7 @@ export class FleetReconciler {
         stages.push(stage);
       }
     }
-    return { ...policy, stages };
-  }
-
-  async #publishRollout(
-    fleet: string,
-    stage: string,
-    before: RolloutState | undefined,
-    after: RolloutState,
-  ): Promise<void> {
-    if (
-      before &&
-      before.revision === after.revision &&
-      before.state === after.state &&
-      before.currentWave === after.currentWave
-    ) {
-      return;
-    }
-    const type =
-      after.state === 'halted'
-        ? 'RolloutHalted'
-        : after.state === 'complete'
-          ? 'RolloutComplete'
-          : 'RolloutProgressed';
-    await this.#deps.events.publish({
-      type,
-      fleet,
-      stage,
-      revision: after.revision,
-      reason: after.reason ?? `wave ${after.currentWave + 1} of ${after.waves.length}`,
-    });
+    return { policy: { ...policy, stages }, problems };
   }
 }
 
@@ -559,23 +671,6 @@ function sourcePolicy(inForce: FleetPolicy, revision: Revision): FleetPolicy {
       };
     }),
   };
-}
-
-/**
- * The chart versions to keep: those of the commits in use (head, pins, rollouts), then the most
- * recently recorded up to a bound, so a rollback to an older commit renders the chart it ran.
- */
-function keepRecent(
-  versions: Record<string, string>,
-  inUse: (string | undefined | null)[],
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of inUse) if (c && versions[c]) out[c] = versions[c];
-  for (const [c, v] of Object.entries(versions).reverse()) {
-    if (Object.keys(out).length >= 100) break;
-    out[c] ??= v;
-  }
-  return out;
 }
 
 /** A bounded cache: a long-lived control plane must not keep every revision it ever saw. */

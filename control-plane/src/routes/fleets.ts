@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { invalid } from '../errors.ts';
-import { assignStages } from '../fleet/index.ts';
+import { assignStages, conditions } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { FleetSpec, FleetState } from '../reconcile/fleet-store.ts';
 import type { FleetPhase } from '../status/types.ts';
@@ -81,6 +81,8 @@ export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetS
     source: state.policy?.source ?? null,
     chartVersion: state.chartVersions[state.lastGoodRevision ?? ''] ?? null,
     lastSyncAt: state.lastSyncAt,
+    // States stored before conditions existed get theirs from the fields they have.
+    conditions: state.conditions?.length ? state.conditions : conditions(state, [], Date.now()),
     fetchError: state.fetchError,
     errors: [...state.errors, ...state.planErrors],
     stages,

@@ -4,12 +4,12 @@
 // job is in Redis (with AOF, on disk). Workers then store it idempotently and in order: a
 // Lua script keeps, per (cluster, fleet), only a report whose sequence is newer than the one
 // stored, so a re-sent or reordered report never overwrites a newer one.
-import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Events } from '../events.ts';
 import { bullConnection, bullQueueConnection } from '../store/bull.ts';
 import type { Keys } from '../store/keys.ts';
+import { script } from '../store/script.ts';
 import { inSpan, telemetry } from '../telemetry.ts';
 import type { ClusterFleetStatus } from './types.ts';
 
@@ -72,7 +72,7 @@ return 1
 `;
 
 // Sent as EVALSHA: the script's 700 bytes are not sent (and hashed by Redis) with every report.
-const STORE_IF_NEWER_SHA = createHash('sha1').update(STORE_IF_NEWER).digest('hex');
+const storeIfNewer = script(STORE_IF_NEWER);
 
 export class StatusIngestion {
   readonly #queue: Queue<StatusJob>;
@@ -140,26 +140,26 @@ export class StatusIngestion {
   }
 
   async #store({ cluster, status }: StatusJob): Promise<void> {
-    const keysAndArgs = [
-      this.#keys.status(cluster),
-      this.#keys.statusHistory(cluster, status.fleet),
-      this.#keys.reportSequence(cluster),
-      this.#keys.cluster(cluster),
-      status.fleet,
-      String(status.sequence),
-      JSON.stringify(status),
-      String(HISTORY_LENGTH),
-      status.phase,
-      status.attemptedRevision || status.appliedRevision,
-      cluster,
-      this.#events.channelName,
-      new Date().toISOString(),
-    ];
-    await this.#redis.evalsha(STORE_IF_NEWER_SHA, 4, ...keysAndArgs).catch((err: Error) => {
-      // First use on this Redis (or after SCRIPT FLUSH / a restart): EVAL caches it.
-      if (!err.message.startsWith('NOSCRIPT')) throw err;
-      return this.#redis.eval(STORE_IF_NEWER, 4, ...keysAndArgs);
-    });
+    await storeIfNewer(
+      this.#redis,
+      [
+        this.#keys.status(cluster),
+        this.#keys.statusHistory(cluster, status.fleet),
+        this.#keys.reportSequence(cluster),
+        this.#keys.cluster(cluster),
+      ],
+      [
+        status.fleet,
+        String(status.sequence),
+        JSON.stringify(status),
+        String(HISTORY_LENGTH),
+        status.phase,
+        status.attemptedRevision || status.appliedRevision,
+        cluster,
+        this.#events.channelName,
+        new Date().toISOString(),
+      ],
+    );
   }
 
   /** Latest status of every fleet on a cluster. */

@@ -4,7 +4,7 @@
 // the replica holding that cluster's stream pushes it.
 import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import type { Events } from '../events.ts';
+import { type Events, encodeEvent } from '../events.ts';
 import type { Keys } from './keys.ts';
 
 export interface ApplySettings {
@@ -76,12 +76,11 @@ export class DesiredStateStore {
       else write.hdel(this.#keys.desired(c.cluster), fleet);
       write.publish(
         this.#events.channelName,
-        JSON.stringify({
+        encodeEvent({
           type: 'DesiredStateChanged',
           cluster: c.cluster,
           fleet,
           ...(c.entry ? { stage: c.entry.stage, revision: c.entry.revision } : {}),
-          time: new Date().toISOString(),
         }),
       );
     });
