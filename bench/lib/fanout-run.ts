@@ -286,7 +286,7 @@ export function fanoutRunner(ctx: FanoutContext) {
           'x-hub-signature-256': signature,
         });
         webhookMs = wall() - t0;
-        if (hook.status !== 200) throw new Error(`webhook: ${hook.status} ${JSON.stringify(hook.body)}`);
+        if (hook.status !== 202) throw new Error(`webhook: ${hook.status} ${JSON.stringify(hook.body)}`);
         return arrivals(agents, sha, c.connected, t0);
       });
       const serverCpuMsPush = cpu();

@@ -233,7 +233,7 @@ describe('control plane', () => {
         'x-github-event': 'push',
       },
     });
-    assert.equal(hook.statusCode, 200, hook.body);
+    assert.equal(hook.statusCode, 202, hook.body);
     assert.deepEqual(hook.json().fleets, [repo]);
     const d2 = await agent.waitFor('pushed desired state', () =>
       agent.desired.find((d) => d.revision === second),

@@ -64,7 +64,7 @@ test('an agent on replica A gets a change pushed through replica B', async () =>
       'x-gitea-event': 'push',
     },
   });
-  assert.equal(hook.statusCode, 200, hook.body);
+  assert.equal(hook.statusCode, 202, hook.body);
   const d = await agent.waitFor('change via the other replica', () =>
     agent.desired.find((x) => x.revision === second),
   );

@@ -110,16 +110,18 @@ export type PassOutcome = {
 export function concludePass(input: PassInput): PassOutcome {
   const { fleet, previous, fetched, now } = input;
   const events: PassEvent[] = [];
-  const state: FleetState = { ...previous, planErrors: [], lastSyncAt: new Date(now).toISOString() };
+  const state: FleetState = { ...previous, lastSyncAt: new Date(now).toISOString() };
 
-  // 1. the fetch: a failure keeps everything else as it was
+  // 1. the fetch: a failure keeps everything else as it was, and is told when it is new
   if (!fetched.ok) {
     state.fetchError = fetched.error;
-    events.push({ type: 'FleetError', fleet, reason: fetched.error });
+    if (fetched.error !== previous.fetchError)
+      events.push({ type: 'FleetError', fleet, reason: fetched.error });
     state.conditions = conditions(state, previous.conditions, now);
     return { state, deliveries: [], events };
   }
   state.fetchError = null;
+  state.planErrors = [];
   state.head = fetched.head;
 
   // 2. the head: a good one becomes the revision in force, a bad one is told once
@@ -315,11 +317,10 @@ function keepRecent(
   versions: Record<string, string>,
   inUse: (string | undefined | null)[],
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of inUse) if (c && versions[c]) out[c] = versions[c];
-  for (const [c, v] of Object.entries(versions).reverse()) {
-    if (Object.keys(out).length >= 100) break;
-    out[c] ??= v;
-  }
-  return out;
+  // Object keys keep their insertion order (commit ids are not integer-like): oldest first.
+  const recorded = Object.entries(versions);
+  const keep = new Set(inUse.filter((c): c is string => !!c && c in versions));
+  for (let i = recorded.length - 1; i >= 0 && keep.size < 100; i--)
+    keep.add((recorded[i] as [string, string])[0]);
+  return Object.fromEntries(recorded.filter(([c]) => keep.has(c)));
 }

@@ -108,6 +108,17 @@ export class FleetStore {
     return (await this.#redis.smembers(this.#keys.fleets())).sort();
   }
 
+  /** Every fleet's spec, without its state (which holds whole rollouts): one round trip. */
+  async specs(): Promise<FleetSpec[]> {
+    const names = await this.names();
+    if (names.length === 0) return [];
+    const read = this.#redis.pipeline();
+    for (const name of names) read.hget(this.#keys.fleet(name), 'spec');
+    return ((await read.exec()) ?? []).flatMap(([, json]) =>
+      typeof json === 'string' ? [JSON.parse(json) as FleetSpec] : [],
+    );
+  }
+
   async list(): Promise<{ spec: FleetSpec; state: FleetState }[]> {
     const out = [];
     for (const name of await this.names()) {

@@ -48,7 +48,7 @@ import type { StatusIngestion } from '../status/ingest.ts';
 import type { DesiredStateStore } from '../store/desired.ts';
 import { inSpan } from '../telemetry.ts';
 import type { FleetSpec, FleetState, FleetStore } from './fleet-store.ts';
-import type { FleetLeases } from './lease.ts';
+import type { Claim, FleetLeases } from './lease.ts';
 
 export interface ReconcilerDeps {
   store: FleetStore;
@@ -139,42 +139,59 @@ export class FleetReconciler {
       this.#again.set(name, (this.#again.get(name) ?? false) || options.fetch);
       return wait ? running : (await this.#deps.store.get(name)).state;
     }
+    const { claim, done } = this.#start(name, options.fetch);
+    const c = await claim;
+    if (c?.acquired) return done;
+    // Another replica holds the fleet and owes this pass (recorded in Redis); or no such fleet.
+    if (c && wait) await this.#waitServed(name, c.request);
+    return (await this.#deps.store.get(name)).state; // throws FleetNotFound
+  }
+
+  /**
+   * Makes sure a pass with `fetch` runs soon, here or in the replica that holds the fleet, and
+   * resolves as soon as that is recorded in Redis: a webhook is answered without waiting for
+   * the fan-out. Requests while a pass runs are merged into one more pass.
+   */
+  async request(name: string, options: { fetch: boolean }): Promise<void> {
+    if (this.#running.has(name)) {
+      this.#again.set(name, (this.#again.get(name) ?? false) || options.fetch);
+      return;
+    }
+    const claim = await this.#start(name, options.fetch).claim;
+    if (!claim) await this.#deps.store.get(name); // throws FleetNotFound
+  }
+
+  /** Claims the fleet; when the lease is this replica's, runs passes until nothing is owed. */
+  #start(name: string, fetch: boolean): { claim: Promise<Claim | null>; done: Promise<FleetState> } {
+    const claim = this.#deps.leases.acquire(name, fetch);
     const attempt = (async () => {
+      let c: Claim | null = null;
       try {
-        const claim = await this.#deps.leases.acquire(name, options.fetch);
-        if (!claim) return { kind: 'missing' } as const;
-        if (!claim.acquired) return { kind: 'owed', request: claim.request } as const;
-        return { kind: 'ran', state: await this.#hold(name, claim.token, claim.fetch) } as const;
+        c = await claim;
+        return c?.acquired ? await this.#hold(name, c.token, c.fetch) : null;
       } finally {
         this.#running.delete(name);
+        // Triggers in this replica that joined a claim which turned out owed are owed too.
+        const joined = this.#again.get(name);
+        if (c && !c.acquired && joined !== undefined) {
+          this.#again.delete(name);
+          this.request(name, { fetch: joined }).catch(() => undefined);
+        }
       }
     })();
     // Set before the claim resolves, so that a second trigger in this replica joins this one.
-    const shared = attempt.then(async (r) =>
-      r.kind === 'ran' && r.state ? r.state : (await this.#deps.store.get(name)).state,
-    );
-    shared.catch(() => undefined); // the callers that join it see the error; none may have
-    this.#running.set(name, shared);
-    const result = await attempt;
-    if (result.kind === 'owed') {
-      // Another replica holds the fleet and owes this pass; triggers that joined this attempt
-      // meanwhile are owed too.
-      const joined = this.#again.get(name);
-      if (joined !== undefined) {
-        this.#again.delete(name);
-        this.sync(name, { fetch: joined, wait: false }).catch(() => undefined);
-      }
-      if (wait) await this.#waitServed(name, result.request);
-      return (await this.#deps.store.get(name)).state;
-    }
-    return shared;
+    const done = attempt.then(async (state) => state ?? (await this.#deps.store.get(name)).state);
+    done.catch((err) => this.#deps.logger.warn({ err, fleet: name }, 'fleet pass failed'));
+    claim.catch(() => undefined); // awaited by the caller
+    this.#running.set(name, done);
+    return { claim, done };
   }
 
   /** Fleets whose lease holder died with a pass unfinished or owed: this replica takes them over. */
   async takeOver(): Promise<string[]> {
     const due = await this.#deps.leases.due(await this.#deps.store.names());
     for (const name of due) {
-      this.sync(name, { fetch: true, wait: false }).catch((err) =>
+      this.request(name, { fetch: true }).catch((err) =>
         this.#deps.logger.warn({ err, fleet: name }, 'taking over a fleet failed'),
       );
     }

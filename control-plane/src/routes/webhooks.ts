@@ -1,5 +1,6 @@
 // Push webhooks from GitHub and Gitea: verify the HMAC-SHA256 signature over the raw body,
-// find the fleets that track the pushed repository and branch, and fetch them now.
+// find the fleets that track the pushed repository and branch, and queue a fetch of each
+// (202: the fetch and its fan-out run after the answer).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
@@ -43,11 +44,11 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
         bodyLimit: WEBHOOK_BODY_LIMIT,
         schema: {
           summary:
-            'Push webhook (GitHub X-Hub-Signature-256 or Gitea X-Gitea-Signature, HMAC-SHA256): fetch matching fleets now',
+            'Push webhook (GitHub X-Hub-Signature-256 or Gitea X-Gitea-Signature, HMAC-SHA256): queue a fetch of the matching fleets (202)',
           tags: ['webhooks'],
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const secret = cp.config.webhookSecret;
         if (!secret) {
           throw new ApiError(
@@ -93,11 +94,14 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
         );
         const branch =
           typeof payload.ref === 'string' ? payload.ref.replace(/^refs\/heads\//, '') : undefined;
-        const matched = (await cp.fleets.list()).filter(
-          ({ spec }) => urls.some((u) => sameRepository(u, spec.repo)) && (!branch || branch === spec.branch),
+        const matched = (await cp.fleets.specs()).filter(
+          (spec) => urls.some((u) => sameRepository(u, spec.repo)) && (!branch || branch === spec.branch),
         );
-        await Promise.all(matched.map(({ spec }) => cp.reconciler.sync(spec.name, { fetch: true })));
-        return { event: event ?? 'push', fleets: matched.map(({ spec }) => spec.name) };
+        // Answered once each fetch is recorded as owed, not when its fan-out is done: Git
+        // hosts call a webhook failed after a few seconds, and a fleet can be large.
+        await Promise.all(matched.map((spec) => cp.reconciler.request(spec.name, { fetch: true })));
+        reply.code(202);
+        return { event: event ?? 'push', fleets: matched.map((spec) => spec.name) };
       },
     );
   });
