@@ -2,6 +2,7 @@
 #
 #   docker build -t ghcr.io/gitfleet/gitfleet:0.1.0 .
 #   docker run ghcr.io/gitfleet/gitfleet:0.1.0 control-plane     # the default
+#   docker run ghcr.io/gitfleet/gitfleet:0.1.0 control-plane reencrypt   # after a secret key rotation
 #   docker run ghcr.io/gitfleet/gitfleet:0.1.0 agent [--kubeconfig FILE] [--context NAME]
 #
 # Node 24 runs the control plane's TypeScript sources directly (type stripping). The agent runs

@@ -11,7 +11,8 @@
 //
 // --kubeconfig uses a cluster you already have (one agent, labelled env=dev) instead of
 // local ones. --once stops after everything is Ready (used by the quick-start test).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +58,18 @@ async function portOr(preferred: number): Promise<number> {
     s.listen(preferred, '0.0.0.0', () => s.close(() => done(true)));
   });
   return free ? preferred : freePort();
+}
+
+/**
+ * The control plane's GITFLEET_SECRET_KEY, made once and kept in the quick start's directory:
+ * it refuses to start without one, and credentials it sealed open only with the same key.
+ */
+function secretKey(dir: string): string {
+  const file = join(dir, 'secret-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 try {
@@ -131,6 +144,7 @@ try {
         GITFLEET_GRPC_HOST: '127.0.0.1',
         GITFLEET_GRPC_PORT: String(grpcPort),
         GITFLEET_API_TOKENS: `admin:admin:${adminToken}`,
+        GITFLEET_SECRET_KEY: secretKey(dataDir),
         GITFLEET_WEBHOOK_SECRET: 'gitfleet-quickstart-webhook',
         GITFLEET_DATA_DIR: cpDir,
         GITFLEET_POLL_INTERVAL_SECONDS: '10',

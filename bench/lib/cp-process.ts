@@ -2,6 +2,7 @@
 // loopback), alone in its process so that its resident memory and CPU are its own. Started
 // with --expose-gc: memory is read after a full collection, so garbage that happens to be
 // uncollected at the moment of reading is not charged to the agents.
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { buildApp, ControlPlane, loadConfig } from '@gitfleet/control-plane';
@@ -20,7 +21,11 @@ const events: Record<string, number> = {};
 fromParent(async (msg) => {
   switch (msg.type) {
     case 'start': {
-      const config = loadConfig(msg.env as Record<string, string>);
+      // One process per benchmark run on a prefix of its own: a key of its own is enough.
+      const config = loadConfig({
+        GITFLEET_SECRET_KEY: randomBytes(32).toString('base64'),
+        ...(msg.env as Record<string, string>),
+      });
       cp = new ControlPlane(config, pino({ level: 'silent' }));
       await cp.start();
       // What reaches this replica through Redis pub/sub: a push that never arrives at the

@@ -4,10 +4,19 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
+import { parseSentinels, type RedisTarget } from './store/connect.ts';
 import { decodeSecretKey, SecretBox } from './store/secrets.ts';
 
 export interface Config {
   redisUrl: string;
+  /** Where Redis is: `redisUrl`, or the primary the sentinels name (and its passwords). */
+  redis: RedisTarget;
+  /**
+   * Replicas that must hold a status report before the agent is told it is stored (WAIT): a
+   * failover then cannot lose an acknowledged report. 1 with sentinels, 0 without replicas.
+   */
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number;
   /** Redis key prefix (several installations or test runs can share one Redis). */
   redisPrefix: string;
   httpHost: string;
@@ -110,8 +119,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'GITFLEET_API_TLS_CERT_FILE and GITFLEET_API_TLS_KEY_FILE go together: set both (HTTPS) or neither (plain HTTP behind a TLS proxy)',
     );
   }
+  const redisUrl = env.GITFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const sentinels = parseSentinels(env.GITFLEET_REDIS_SENTINELS);
   return {
-    redisUrl: env.GITFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl,
+    redis: {
+      url: redisUrl,
+      sentinels,
+      sentinelMaster: env.GITFLEET_REDIS_SENTINEL_MASTER || 'gitfleet',
+      password: env.GITFLEET_REDIS_PASSWORD || undefined,
+      sentinelPassword: env.GITFLEET_REDIS_SENTINEL_PASSWORD || undefined,
+    },
+    redisWaitReplicas: int(env, 'GITFLEET_REDIS_WAIT_REPLICAS', sentinels.length > 0 ? 1 : 0),
+    redisWaitTimeoutMs: int(env, 'GITFLEET_REDIS_WAIT_TIMEOUT_MS', 2000, 1),
     redisPrefix: env.GITFLEET_REDIS_PREFIX ?? 'gitfleet',
     httpHost: env.GITFLEET_HTTP_HOST ?? '0.0.0.0',
     httpPort,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
@@ -23,6 +23,7 @@ import { SourceRenderer } from './render/renderer.ts';
 import { StatusIngestion } from './status/ingest.ts';
 import { isRedisUnavailable, logAvailability } from './store/availability.ts';
 import { bullConnection, bullQueueConnection } from './store/bull.ts';
+import { connectRedis } from './store/connect.ts';
 import { DesiredStateStore } from './store/desired.ts';
 import { keys } from './store/keys.ts';
 import { telemetry } from './telemetry.ts';
@@ -88,7 +89,7 @@ export class ControlPlane {
     // Auto-pipelining: the commands issued in one tick go out in one write. After a push,
     // thousands of agent streams sync in the same tick (desired state, sequence, bundle, acks);
     // one write per command made socket writes the largest cost of a fan-out.
-    this.redis = new Redis(config.redisUrl, {
+    this.redis = connectRedis(config.redis, {
       maxRetriesPerRequest: 3,
       lazyConnect: false,
       enableAutoPipelining: true,
@@ -102,8 +103,11 @@ export class ControlPlane {
       bootstrapTtlSeconds: config.bootstrapTtlSeconds,
     });
     this.desired = new DesiredStateStore(this.redis, k, this.events);
-    this.ingestion = new StatusIngestion(this.redis, k, this.events);
-    this.fleets = new FleetStore(this.redis, k);
+    this.ingestion = new StatusIngestion(this.redis, k, this.events, {
+      replicas: config.redisWaitReplicas,
+      timeoutMs: config.redisWaitTimeoutMs,
+    });
+    this.fleets = new FleetStore(this.redis, k, config.secrets);
     this.renderer = new SourceRenderer({
       helmPath: config.helmPath,
       kubectlPath: config.kubectlPath,

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'RevisionNotFound'
   | 'StageNotFound'
   | 'GitError'
+  | 'CredentialsUnreadable'
   | 'Conflict'
   | 'StoreUnavailable'
   | 'Internal';

@@ -5,6 +5,7 @@
 // configured ones, host names in URLs are services of the file, and the commands are ones the
 // image's entrypoint knows. No servers are needed.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import { loadConfig } from '@gitfleet/control-plane';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { agentConfigFromEnv } from '../../agent/src/agent.ts';
+import { secretKeyId } from '../../control-plane/src/store/secrets.ts';
 import { chartNodeOptions } from '../src/agent-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -78,7 +80,10 @@ function interpolateAll<T>(value: T, vars: Record<string, string> = {}): T {
 }
 
 const raw = parse(read('docker-compose.yml')) as ComposeFile;
-const compose = interpolateAll(raw);
+// What a user's .env holds after the one step the file's header asks for.
+const secretKey = randomBytes(32);
+const userVars = { GITFLEET_SECRET_KEY: secretKey.toString('base64') };
+const compose = interpolateAll(raw, userVars);
 const services = compose.services;
 
 function environment(service: Service): Record<string, string> {
@@ -218,8 +223,17 @@ describe('docker-compose.yml', () => {
     assert.equal(interpolate('$A/${B}', { A: '1', B: '2' }), '1/2');
     assert.equal(interpolate('$${A}'), '${A}');
     assert.throws(() => interpolate('${A:?set A}'), /A is not set: set A/);
-    // The file starts with nothing set: no required variables.
-    assert.doesNotThrow(() => interpolateAll(raw));
+    // The one required variable is the secret key (no default can be shared by the next
+    // `docker compose up` and kept secret), and the error says how to make one.
+    assert.throws(
+      () => interpolateAll(raw),
+      /required variable GITFLEET_SECRET_KEY is not set: .*openssl rand -base64 32/,
+    );
+    assert.doesNotThrow(() => interpolateAll(raw, userVars));
+    assert.match(
+      read('docker-compose.yml'),
+      /^# {3}echo "GITFLEET_SECRET_KEY=\$\(openssl rand -base64 32\)" >> \.env/m,
+    );
   });
   // biome-ignore-end lint/suspicious/noTemplateCurlyInString: Compose's syntax, not JavaScript's
 
@@ -276,7 +290,7 @@ describe('docker-compose.yml', () => {
     const [[name, cp] = []] = gitfleetServices('control-plane');
     assert.ok(name && cp);
     const config = loadConfig(environment(cp));
-    const defaults = loadConfig({});
+    const defaults = loadConfig({ GITFLEET_SECRET_KEY: userVars.GITFLEET_SECRET_KEY });
     assert.equal(config.redisUrl, 'redis://redis:6379');
     assert.deepEqual(
       new Set((cp.ports ?? []).map(containerPort)),
@@ -302,10 +316,14 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, new RegExp(`GITFLEET_DATA_DIR=${config.dataDir}\\b`));
     assert.equal(config.generatedAdminToken, true, 'with nothing set, a token is generated and logged');
     assert.equal(config.webhookSecret, undefined);
+    assert.deepEqual(config.secrets.keyIds, [secretKeyId(secretKey)], 'the key from .env, no previous one');
     // With variables set, they reach the control plane.
+    const previousKey = randomBytes(32);
     const configured = loadConfig(
       environment(
         interpolateAll(raw.services[name] as Service, {
+          ...userVars,
+          GITFLEET_SECRET_KEY_PREVIOUS: previousKey.toString('hex'),
           GITFLEET_API_TOKENS: 'admin:me:0123456789abcdef',
           GITFLEET_WEBHOOK_SECRET: 's3cret',
         }),
@@ -313,6 +331,7 @@ describe('docker-compose.yml', () => {
     );
     assert.deepEqual(configured.apiTokens, [{ role: 'admin', name: 'me', token: '0123456789abcdef' }]);
     assert.equal(configured.webhookSecret, 's3cret');
+    assert.deepEqual(configured.secrets.keyIds, [secretKeyId(secretKey), secretKeyId(previousKey)]);
   });
 
   it("runs the agent with the Helm chart's NODE_OPTIONS", () => {

@@ -1,9 +1,10 @@
 // Runs the control plane as a real OS process (control-plane/src/server.ts, configured through
 // the environment as the chart and the container do), so a test can kill -9 it and start it
-// again. Every replica of one installation shares a Redis prefix, the API tokens and one TLS
-// certificate (as the chart's Secret does), so an agent trusts whichever replica it reaches;
-// a restart keeps its ports, so agents find it again at the address they were given, and a
-// balancer gives several replicas one address, as a Service does.
+// again. Every replica of one installation shares a Redis prefix, the API tokens, the secret
+// key that seals fleet credentials and one TLS certificate (as the chart's Secrets do), so an
+// agent trusts whichever replica it reaches and each opens what another sealed; a restart
+// keeps its ports, so agents find it again at the address they were given, and a balancer
+// gives several replicas one address, as a Service does.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
@@ -19,6 +20,8 @@ export interface Installation {
   prefix: string;
   adminToken: string;
   viewerToken: string;
+  /** GITFLEET_SECRET_KEY of every replica (base64). */
+  secretKey: string;
   /** The self-signed serving certificate of every replica, which agents take as their CA. */
   caPem: string;
   certFile: string;
@@ -61,6 +64,7 @@ export async function createInstallation(options: {
     prefix: `t-${randomBytes(6).toString('hex')}`,
     adminToken: `admin-${randomBytes(12).toString('hex')}`,
     viewerToken: `viewer-${randomBytes(12).toString('hex')}`,
+    secretKey: randomBytes(32).toString('base64'),
     caPem: readFileSync(certFile, 'utf8'),
     certFile,
     keyFile,
@@ -94,6 +98,7 @@ export async function startControlPlaneProcess(
     GITFLEET_TLS_KEY_FILE: installation.keyFile,
     GITFLEET_DATA_DIR: dataDir,
     GITFLEET_API_TOKENS: `admin:alice:${installation.adminToken},viewer:victor:${installation.viewerToken}`,
+    GITFLEET_SECRET_KEY: installation.secretKey,
     // Warnings and errors: what a failing test prints from its tail.
     GITFLEET_LOG_LEVEL: process.env.GITFLEET_TEST_LOG_LEVEL ?? 'warn',
     ...installation.env,

@@ -19,6 +19,8 @@ export interface TestControlPlane {
   app: FastifyInstance;
   adminToken: string;
   viewerToken: string;
+  /** GITFLEET_SECRET_KEY it runs with (base64); a restart or replica of it gets the same. */
+  secretKey: string;
   grpcAddress: string;
   caPem: string;
   /** REST call with the admin token (or another). */
@@ -47,7 +49,7 @@ export interface TestControlPlaneOptions {
   env?: Record<string, string>;
   /** Reuse the state of an earlier instance (a restart): same Redis prefix, data dir, port. */
   restartOf?: TestControlPlane;
-  /** A second replica of a running one: same Redis prefix and tokens, own data dir and port. */
+  /** A second replica of a running one: same Redis prefix, tokens and secret key, own data dir and port. */
   replicaOf?: TestControlPlane;
   /**
    * Keep the control plane's log lines (at debug level, through its production logger with
@@ -63,6 +65,8 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
   const viewerToken = sibling?.viewerToken ?? `viewer-${randomBytes(12).toString('hex')}`;
   const dataDir = previous?.dataDir ?? tempDir('cp');
   const prefix = sibling?.prefix ?? `t-${randomBytes(6).toString('hex')}`;
+  const secretKey =
+    options.env?.GITFLEET_SECRET_KEY ?? sibling?.secretKey ?? randomBytes(32).toString('base64');
   const config = loadConfig({
     GITFLEET_REDIS_URL: options.redisUrl,
     GITFLEET_REDIS_PREFIX: prefix,
@@ -74,6 +78,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
     GITFLEET_HELM_PATH: join(cachedBinDir(), 'helm'),
     GITFLEET_KUBECTL_PATH: join(cachedBinDir(), 'kubectl'),
     ...options.env,
+    GITFLEET_SECRET_KEY: secretKey,
   });
   const captured: string[] = [];
   const logger = options.captureLogs
@@ -91,6 +96,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions): P
     app,
     adminToken,
     viewerToken,
+    secretKey,
     grpcAddress,
     caPem: cp.caPem,
     logs: () => captured.join(''),

@@ -66,13 +66,15 @@ function sendCommand(port: number, command: string): Promise<void> {
   });
 }
 
-export async function startRedis(options: { aof?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(
+  options: { aof?: boolean; fsync?: 'always' | 'everysec'; replicaOf?: number } = {},
+): Promise<RedisServer> {
   assertRedisInstalled();
   const dir = tempDir('redis');
   const port = await freePort();
   const persistence = options.aof
     ? // fsync on every write so a test can look at the file right after a command returns.
-      ['--appendonly', 'yes', '--appendfsync', 'always']
+      ['--appendonly', 'yes', '--appendfsync', options.fsync ?? 'always']
     : ['--appendonly', 'no'];
   const args = [
     '--port',
@@ -87,6 +89,7 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
     '--save',
     '',
     ...persistence,
+    ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : []),
     '--daemonize',
     'no',
     '--logfile',

@@ -19,13 +19,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The chart's own Secret (redis URL, API tokens, webhook secret unless existing Secrets hold them). */}}
+{{/* The chart's own Secret (redis URL, API tokens, secret key, webhook secret unless existing Secrets hold them). */}}
 {{- define "gitfleet-control-plane.secretName" -}}
 {{ .Release.Name }}
 {{- end -}}
 
 {{- define "gitfleet-control-plane.needsSecret" -}}
-{{- if or (not .Values.redis.existingSecret) (not .Values.apiTokens.existingSecret) (and .Values.webhook.secret (not .Values.webhook.existingSecret)) -}}
+{{- if or (not .Values.redis.existingSecret) (not .Values.apiTokens.existingSecret) (not .Values.secretKey.existingSecret) (and .Values.webhook.secret (not .Values.webhook.existingSecret)) -}}
 true
 {{- end -}}
 {{- end -}}
@@ -42,6 +42,17 @@ true
 {{- end -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.tls.secretName) -}}
 {{- fail (printf "replicaCount=%d needs tls.secretName: without it every replica generates its own gRPC certificate and agents can trust only one. Create a kubernetes.io/tls Secret for the host of grpc.publicAddress (kubectl create secret tls NAME --cert=FILE --key=FILE, or cert-manager) and set tls.secretName" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- range $name, $value := dict "secretKey.key" .Values.secretKey.key "secretKey.previous" .Values.secretKey.previous -}}
+{{- if and $value (not (regexMatch "^([A-Za-z0-9+/_-]{43}=?|[0-9a-fA-F]{64})$" $value)) -}}
+{{- fail (printf "%s is not valid: use 32 random bytes in base64 (44 characters) or hex (64 characters), e.g. from openssl rand -base64 32" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.secretKey.previous .Values.secretKey.existingSecret -}}
+{{- fail "secretKey.previous is for a key in values: with secretKey.existingSecret, put the previous key in that Secret under secretKey.existingSecretPreviousKey" -}}
+{{- end -}}
+{{- if and .Values.secretKey.previous (not .Values.secretKey.key) -}}
+{{- fail "secretKey.previous needs secretKey.key, the new key: a rotation seals with the new key and still opens with the previous one" -}}
 {{- end -}}
 {{- if lt (int .Values.replicaCount) 1 -}}
 {{- fail "replicaCount must be at least 1" -}}

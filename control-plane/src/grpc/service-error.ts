@@ -1,5 +1,6 @@
 // gRPC errors as the AgentService returns them: a status code and details a person can act on.
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { ReportNotReplicated } from '../status/ingest.ts';
 import { isRedisUnavailable } from '../store/availability.ts';
 
 export function serviceError(code: number, details: string): ServiceError {
@@ -14,6 +15,7 @@ export function toServiceError(err: unknown): ServiceError {
   if (isRedisUnavailable(err)) {
     return serviceError(grpcStatus.UNAVAILABLE, 'the control plane cannot reach Redis; retry shortly');
   }
+  if (err instanceof ReportNotReplicated) return serviceError(grpcStatus.UNAVAILABLE, err.message);
   return serviceError(grpcStatus.INTERNAL, err instanceof Error ? err.message : String(err));
 }
 

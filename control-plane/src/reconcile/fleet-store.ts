@@ -1,6 +1,7 @@
 // Fleets in Redis: what people registered (repository, branch, path, credentials) and what
 // the reconciler learned (head, last good revision, errors, rollout state per stage).
-// Credentials live in a field of their own that no read path returns to the API.
+// Credentials live in fields of their own that no read path returns to the API, sealed with
+// the installation's secret key (store/secrets.ts), so Redis and its backups hold no password.
 import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.ts';
 import { EMPTY_STATE, type FleetState } from '../fleet/index.ts';
@@ -8,6 +9,7 @@ import type { RepoCredentials } from '../git/mirror.ts';
 import type { ChartCredentials } from '../render/helm.ts';
 import type { Keys } from '../store/keys.ts';
 import { script } from '../store/script.ts';
+import { SealedSecretError, SecretBox } from '../store/secrets.ts';
 
 export type { FleetState };
 
@@ -30,13 +32,33 @@ for i = 4, #ARGV do redis.call('PUBLISH', ARGV[3], ARGV[i]) end
 return 1
 `);
 
+/** The fields of a fleet's hash that hold sealed credentials, and what they are called in errors. */
+const SEALED_FIELDS = { credentials: 'Git credentials', chartCredentials: 'chart credentials' } as const;
+type SealedField = keyof typeof SEALED_FIELDS;
+
+// Authenticated with the sealed value: it opens only in the fleet and field it was sealed for.
+function sealContext(name: string, field: SealedField): string {
+  return `fleet/${name}/${field}`;
+}
+
+// KEYS: fleet hash. ARGV: field, value read, new value. Sets the field only while it still
+// holds the value read: re-sealing never overwrites the credentials of a fleet deleted and
+// created again in the meantime.
+const replaceIfUnchanged = script(`
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`);
+
 export class FleetStore {
   readonly #redis: Redis;
   readonly #keys: Keys;
+  readonly #secrets: SecretBox;
 
-  constructor(redis: Redis, keys: Keys) {
+  constructor(redis: Redis, keys: Keys, secrets: SecretBox) {
     this.#redis = redis;
     this.#keys = keys;
+    this.#secrets = secrets;
   }
 
   async create(
@@ -54,8 +76,8 @@ export class FleetStore {
     await this.#redis
       .multi()
       .hset(this.#keys.fleet(spec.name), {
-        credentials: JSON.stringify(credentials),
-        chartCredentials: JSON.stringify(chartCredentials),
+        credentials: this.#seal(spec.name, 'credentials', JSON.stringify(credentials)),
+        chartCredentials: this.#seal(spec.name, 'chartCredentials', JSON.stringify(chartCredentials)),
         state: JSON.stringify(EMPTY_STATE),
       })
       .sadd(this.#keys.fleets(), spec.name)
@@ -72,14 +94,50 @@ export class FleetStore {
   }
 
   async credentials(name: string): Promise<RepoCredentials> {
-    const json = await this.#redis.hget(this.#keys.fleet(name), 'credentials');
-    return json ? (JSON.parse(json) as RepoCredentials) : {};
+    const stored = await this.#redis.hget(this.#keys.fleet(name), 'credentials');
+    return stored ? (JSON.parse(this.#open(name, 'credentials', stored)) as RepoCredentials) : {};
   }
 
   /** Credentials of the fleet's Helm repository or OCI registry; like Git's, never returned by the API. */
   async chartCredentials(name: string): Promise<ChartCredentials> {
-    const json = await this.#redis.hget(this.#keys.fleet(name), 'chartCredentials');
-    return json ? (JSON.parse(json) as ChartCredentials) : {};
+    const stored = await this.#redis.hget(this.#keys.fleet(name), 'chartCredentials');
+    return stored ? (JSON.parse(this.#open(name, 'chartCredentials', stored)) as ChartCredentials) : {};
+  }
+
+  /**
+   * Seals the fleet's credentials again with the primary key, after a rotation or when they
+   * were stored in clear before sealing existed. Returns how many fields it re-sealed: 0 when
+   * they already were (or the fleet is gone), so running it again changes nothing.
+   */
+  async reseal(name: string): Promise<number> {
+    const key = this.#keys.fleet(name);
+    let resealed = 0;
+    for (const field of Object.keys(SEALED_FIELDS) as SealedField[]) {
+      const stored = await this.#redis.hget(key, field);
+      if (stored === null || SecretBox.keyIdOf(stored) === this.#secrets.keyId) continue;
+      const sealed = this.#seal(name, field, this.#open(name, field, stored));
+      if (await replaceIfUnchanged(this.#redis, [key], [field, stored, sealed])) resealed++;
+    }
+    return resealed;
+  }
+
+  #seal(name: string, field: SealedField, plaintext: string): string {
+    return this.#secrets.seal(plaintext, sealContext(name, field));
+  }
+
+  #open(name: string, field: SealedField, stored: string): string {
+    // Stored in clear before credentials were sealed: still read, until `reencrypt` seals them.
+    if (stored.startsWith('{')) return stored;
+    try {
+      return this.#secrets.open(stored, sealContext(name, field));
+    } catch (err) {
+      if (!(err instanceof SealedSecretError)) throw err;
+      throw new ApiError(
+        500,
+        'CredentialsUnreadable',
+        `the ${SEALED_FIELDS[field]} of fleet ${name} are ${err.message}`,
+      );
+    }
   }
 
   /**

@@ -273,8 +273,19 @@ export class FleetReconciler {
    */
   async #reconcile(name: string, doFetch: boolean, lease: Lease): Promise<FleetState> {
     const { spec, state: previous } = await this.#deps.store.get(name);
-    const mirror = this.mirror(spec, await this.#deps.store.credentials(name));
     const now = () => Date.now();
+    // Credentials this replica cannot open (a key missing after a rotation) fail the fetch,
+    // with the message that says which key, like any other fetch failure.
+    const access = await Promise.all([
+      this.#deps.store.credentials(name),
+      this.#deps.store.chartCredentials(name),
+    ]).catch((err: Error) => err);
+    if (access instanceof Error) {
+      const fetched = { ok: false as const, error: access.message };
+      return this.#commit(name, lease, concludePass({ fleet: name, previous, fetched, now: now() }));
+    }
+    const [credentials, chartCredentials] = access;
+    const mirror = this.mirror(spec, credentials);
 
     const fetched = await this.#fetch(mirror, spec, previous, doFetch);
     if (!fetched.ok || !fetched.head) {
@@ -286,10 +297,7 @@ export class FleetReconciler {
     const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
       this.#read(mirror, spec, head),
     );
-    const chart: ChartContext = {
-      credentials: await this.#deps.store.chartCredentials(name),
-      versions: { ...previous.chartVersions },
-    };
+    const chart: ChartContext = { credentials: chartCredentials, versions: { ...previous.chartVersions } };
     const headErrors = await this.#validate(
       spec,
       headRevision,

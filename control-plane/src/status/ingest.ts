@@ -74,14 +74,28 @@ return 1
 // Sent as EVALSHA: the script's 700 bytes are not sent (and hashed by Redis) with every report.
 const storeIfNewer = script(STORE_IF_NEWER);
 
+/** A report stored on the primary but not yet on enough replicas: it is not acknowledged. */
+export class ReportNotReplicated extends Error {
+  constructor(acked: number, wanted: number) {
+    super(`the report reached ${acked} of ${wanted} Redis replicas in time; send it again`);
+  }
+}
+
 export class StatusIngestion {
   readonly #queue: Queue<StatusJob>;
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #events: Events;
   #worker: Worker<StatusJob> | undefined;
+  readonly #wait: { replicas: number; timeoutMs: number };
 
-  constructor(redis: Redis, keys: Keys, events: Events) {
+  constructor(
+    redis: Redis,
+    keys: Keys,
+    events: Events,
+    wait: { replicas: number; timeoutMs: number } = { replicas: 0, timeoutMs: 0 },
+  ) {
+    this.#wait = wait;
     this.#redis = redis;
     this.#keys = keys;
     this.#events = events;
@@ -113,9 +127,25 @@ export class StatusIngestion {
       this.#redis.hget(this.#keys.status(cluster), `${status.fleet}#seq`),
       this.#redis.exists(this.#queue.toKey(jobId)),
     ]);
-    if (status.sequence <= Number(seq ?? 0) || queued) return { duplicate: true };
-    await this.#queue.add('report', { cluster, status }, { jobId });
+    if (status.sequence <= Number(seq ?? 0)) return { duplicate: true };
+    // A re-send of a report still queued: it is acknowledged once it is replicated, like the first.
+    if (!queued) await this.#queue.add('report', { cluster, status }, { jobId });
+    await this.#replicated();
+    if (queued) return { duplicate: true };
     return { duplicate: false };
+  }
+
+  /**
+   * Waits until enough replicas hold this process's queue writes (WAIT covers the writes of the
+   * connection it runs on: the queue's, which added the jobs).
+   */
+  async #replicated(): Promise<void> {
+    if (this.#wait.replicas === 0) return;
+    const client = (await this.#queue.getBackend().client) as unknown as Redis;
+    const acked = Number(await client.wait(this.#wait.replicas, this.#wait.timeoutMs));
+    // Not yet on a replica: a failover now could lose it. The agent sends it again (same
+    // sequence); a copy that did survive is then recognised as a duplicate.
+    if (acked < this.#wait.replicas) throw new ReportNotReplicated(acked, this.#wait.replicas);
   }
 
   /** Starts a worker in this process. Several replicas may each run one. */
