@@ -82,13 +82,19 @@ function sortObjects(objects: KubeObject[]): KubeObject[] {
 // of clusters serializes each distinct object once. Objects are never mutated once rendered.
 const canonicalOfObject = new WeakMap<KubeObject, string>();
 
-function canonicalObject(object: KubeObject): string {
+/** canonicalJson of a rendered object, serialized once per object. */
+export function canonicalObject(object: KubeObject): string {
   let json = canonicalOfObject.get(object);
   if (json === undefined) {
     json = canonicalJson(object);
     canonicalOfObject.set(object, json);
   }
   return json;
+}
+
+/** Seeds the cache with an object's canonical JSON, known without serializing it (render.ts's templates). */
+export function rememberCanonical(object: KubeObject, json: string): void {
+  canonicalOfObject.set(object, json);
 }
 
 /** The bytes agents receive: UTF-8 canonical JSON of `{"objects":[...]}`. */

@@ -452,3 +452,71 @@ spec:
     );
   });
 });
+
+describe('a file naming ${cluster.*}, parsed once as a template', () => {
+  // The oracle: the same files with the values written in by hand, which the text path parses.
+  const byHand = (text: string, values: Record<string, string>) =>
+    text.replace(/\$\{([^}]+)\}/g, (m, name: string) => values[name] ?? m);
+  const template = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-\${cluster.name}
+  namespace: shop
+  labels: { region: \${cluster.labels.region}, tier: "\${cluster.labels.tier}" }
+data:
+  replicas: \${cluster.labels.replicas}
+  quoted: "\${cluster.labels.replicas}"
+  url: https://\${cluster.name}.example.com:8443/x
+  block: |
+    cluster \${cluster.name}
+    region \${cluster.labels.region}
+`;
+  const clusters: { name: string; labels: Record<string, string> }[] = [
+    { name: 'eu-1', labels: { env: 'prod', region: 'eu', tier: 'gold', replicas: '3' } },
+    { name: 'us-2', labels: { env: 'prod', region: 'us', tier: '007', replicas: 'many' } },
+    { name: 'ap-3', labels: { env: 'prod', region: 'yes', tier: 'on', replicas: '0x1F' } },
+    { name: 'null', labels: { env: 'prod', region: '1e3', tier: '', replicas: '~' } },
+  ];
+
+  test('gives, for every cluster, exactly what substituting the text and parsing it gives', () => {
+    for (const cluster of clusters) {
+      const values = {
+        'cluster.name': cluster.name,
+        ...Object.fromEntries(Object.entries(cluster.labels).map(([k, v]) => [`cluster.labels.${k}`, v])),
+      };
+      const fast = rendered(input([{ path: 'm/cm.yaml', content: template }], { cluster }));
+      const slow = rendered(input([{ path: 'm/cm.yaml', content: byHand(template, values) }], { cluster }));
+      assert.deepEqual(fast.objects, slow.objects, cluster.name);
+      assert.equal(fast.digest, slow.digest, cluster.name);
+    }
+    // A value that makes `replicas` a number stays a number, as YAML reads it.
+    const eu = rendered(input([{ path: 'm/cm.yaml', content: template }], { cluster: clusters[0] }));
+    assert.equal((eu.objects[0] as { data: Record<string, unknown> }).data.replicas, 3);
+    assert.equal((eu.objects[0] as { data: Record<string, unknown> }).data.quoted, '3');
+  });
+
+  test('values that could change how the YAML reads, and variables in keys, take the text path', () => {
+    const tricky = input(
+      [
+        {
+          path: 'm/cm.yaml',
+          content:
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cm, namespace: shop }\ndata:\n  ${cluster.name}: key\n  v: ${x}\n',
+        },
+      ],
+      { policy: policy('  x: "a: b"\n') },
+    );
+    const r = renderBundle(tricky);
+    assert.equal(r.ok, false, 'a value with ": " makes a nested mapping out of a plain scalar: invalid here');
+    const keyed = rendered(
+      input([
+        {
+          path: 'm/cm.yaml',
+          content:
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cm, namespace: shop }\ndata:\n  ${cluster.name}: key\n',
+        },
+      ]),
+    );
+    assert.deepEqual((keyed.objects[0] as { data: unknown }).data, { 'eu-1': 'key' });
+  });
+});

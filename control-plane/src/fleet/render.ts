@@ -15,7 +15,15 @@ import {
   type SchemaOptions,
   type Tags,
 } from 'yaml';
-import { type Bundle, canonicalJson, type KubeObject, makeBundle, objectIdentity } from './bundle.ts';
+import {
+  type Bundle,
+  canonicalJson,
+  canonicalObject,
+  type KubeObject,
+  makeBundle,
+  objectIdentity,
+  rememberCanonical,
+} from './bundle.ts';
 import { FleetError, type Problem, problem } from './errors.ts';
 import type { FleetPolicy } from './policy.ts';
 import { substitute, type VariableRef } from './substitute.ts';
@@ -85,7 +93,14 @@ export function renderBundle(input: RenderInput): RenderResult {
     .filter((f) => input.raw || isManifestFile(f.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const located: Located[] = [];
+  // Env-style names defined under substitute: would be replaced here but left by a template.
+  const templates = !Object.keys(policy.substitute).some(isEnvironmentStyle);
   for (const file of files) {
+    const fast = templates ? fromTemplate(file, resolve) : null;
+    if (fast) {
+      located.push(...fast);
+      continue;
+    }
     const sub = substitute(file.content, (name) => resolve(name).value);
     // Upper-case names are environment variables of the workloads themselves (shell in a
     // container's args, as in microservices-demo: ${FRONTEND_ADDR}); they pass through as
@@ -237,6 +252,143 @@ function explainUnresolved(ref: VariableRef, why: string): string {
     return `'\${${ref.name}' has no closing '}' on this line; close it, or write '$\${' for a literal '\${'`;
   }
   return `cannot substitute \${${ref.name}}: ${why}. For a literal '\${${ref.name}}' write '$\${${ref.name}}'`;
+}
+
+// A file that names ${cluster.*} reads differently for every cluster, so the cache below
+// would parse it once per cluster. Instead it is parsed once as a template, each variable
+// replaced by a placeholder, and each cluster's objects are the template's with the values put
+// in where the placeholders are. That gives exactly what substituting the text and parsing it
+// would only when a value cannot change how its YAML reads: it must be made of name-like
+// characters (no quote, colon, space, '#' or newline), stand in a string value (not a key),
+// and the string it makes must still read as a string (`80` would become a number). Anything
+// else — and any file the template does not parse cleanly — takes the text path.
+const HOLE_OPEN = '\u{F8F0}';
+const HOLE_CLOSE = '\u{F8F1}';
+const HOLE = /\u{F8F0}(\d+)\u{F8F1}/gu;
+const SAFE_VALUE = /^[A-Za-z0-9._/-]+$/;
+
+type Hole = { object: number; path: (string | number)[]; template: string };
+type Template = { located: Located[]; names: string[]; holes: Hole[] };
+
+const templatesCache = new Map<string, Template | null>();
+
+function templateOf(file: ManifestFile): Template | null {
+  const key = `${file.path}\0${file.content}`;
+  if (templatesCache.has(key)) return templatesCache.get(key) ?? null;
+  let template: Template | null = null;
+  if (!file.content.includes(HOLE_OPEN) && !file.content.includes(HOLE_CLOSE)) {
+    const names: string[] = [];
+    const sub = substitute(file.content, (name) => {
+      let i = names.indexOf(name);
+      if (i === -1) i = names.push(name) - 1;
+      return `${HOLE_OPEN}${i}${HOLE_CLOSE}`;
+    });
+    if (names.length > 0 && sub.unresolved.length === 0) {
+      const problems: Problem[] = [];
+      const located = parseManifests(file.path, sub.text, problems);
+      const holes: Hole[] = [];
+      let keyHole = false;
+      for (const [object, l] of located.entries()) {
+        findHoles(
+          l.object,
+          [],
+          (path, text) => holes.push({ object, path, template: text }),
+          () => {
+            keyHole = true;
+          },
+        );
+      }
+      if (problems.length === 0 && !keyHole) template = { located, names, holes };
+    }
+  }
+  if (templatesCache.size >= 1024) templatesCache.delete(templatesCache.keys().next().value as string);
+  templatesCache.set(key, template);
+  return template;
+}
+
+function findHoles(
+  value: unknown,
+  path: (string | number)[],
+  onHole: (path: (string | number)[], text: string) => void,
+  onKeyHole: () => void,
+): void {
+  if (typeof value === 'string') {
+    if (value.includes(HOLE_OPEN)) onHole(path, value);
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) findHoles(v, [...path, i], onHole, onKeyHole);
+  } else if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes(HOLE_OPEN)) onKeyHole();
+      findHoles(v, [...path, k], onHole, onKeyHole);
+    }
+  }
+}
+
+const readsAsString = new Map<string, boolean>();
+// Words YAML 1.1 reads as booleans or null; any other text that starts with a letter and holds
+// no ':' or '#' is a string (numbers, timestamps and .inf/.nan start otherwise).
+const YAML11_WORDS =
+  /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
+
+/** Whether `text`, written as a plain YAML 1.1 scalar, is that string (not a number, bool, null). */
+function plainString(text: string): boolean {
+  if (/^[A-Za-z][^:#\n]*$/.test(text) && !/\s$/.test(text) && !YAML11_WORDS.test(text)) return true;
+  let r = readsAsString.get(text);
+  if (r === undefined) {
+    const docs = parseAllDocuments(`v: ${text}\n`, YAML_OPTIONS);
+    const doc = Array.isArray(docs) && docs.length === 1 ? docs[0] : undefined;
+    r = !!doc && doc.errors.length === 0 && (doc.toJS() as { v?: unknown } | null)?.v === text;
+    if (readsAsString.size >= 65_536) readsAsString.clear();
+    readsAsString.set(text, r);
+  }
+  return r;
+}
+
+/** One cluster's objects of a file from its template, or null when the text path must decide. */
+function fromTemplate(file: ManifestFile, resolve: (name: string) => Resolution): Located[] | null {
+  const template = templateOf(file);
+  if (!template) return null;
+  const values: string[] = [];
+  for (const name of template.names) {
+    const value = resolve(name).value;
+    if (value === undefined || !SAFE_VALUE.test(value)) return null;
+    values.push(value);
+  }
+  const fill = (text: string, encode: (v: string) => string) =>
+    text.replace(HOLE, (_m, i: string) => encode(values[Number(i)] as string));
+  for (const hole of template.holes) if (!plainString(fill(hole.template, (v) => v))) return null;
+  const located = [...template.located];
+  for (const [i, item] of template.located.entries()) {
+    const holes = template.holes.filter((h) => h.object === i);
+    if (holes.length === 0) continue;
+    let object = item.object;
+    for (const hole of holes)
+      object = setAt(
+        object,
+        hole.path,
+        fill(hole.template, (v) => v),
+      ) as KubeObject;
+    // The canonical JSON is the template's with the values put in (holes are never keys).
+    rememberCanonical(
+      object,
+      fill(canonicalJson(item.object), (v) => JSON.stringify(v).slice(1, -1)),
+    );
+    located[i] = { ...item, object };
+  }
+  return located;
+}
+
+/** A copy of `target` with `value` at `path`: only the containers on the path are copied. */
+function setAt(target: unknown, path: (string | number)[], value: string): unknown {
+  if (path.length === 0) return value;
+  const [seg, ...rest] = path as [string | number, ...(string | number)[]];
+  if (Array.isArray(target)) {
+    const copy = [...target];
+    copy[seg as number] = setAt(target[seg as number], rest, value);
+    return copy;
+  }
+  const node = target as Record<string, unknown>;
+  return { ...node, [seg]: setAt(node[seg], rest, value) };
 }
 
 // Parsing is most of a render's cost, and most files read the same for every cluster of a
