@@ -491,8 +491,8 @@ data:
     }
     // A value that makes `replicas` a number stays a number, as YAML reads it.
     const eu = rendered(input([{ path: 'm/cm.yaml', content: template }], { cluster: clusters[0] }));
-    assert.equal((eu.objects[0] as { data: Record<string, unknown> }).data.replicas, 3);
-    assert.equal((eu.objects[0] as { data: Record<string, unknown> }).data.quoted, '3');
+    assert.equal((eu.objects[0] as unknown as { data: Record<string, unknown> }).data.replicas, 3);
+    assert.equal((eu.objects[0] as unknown as { data: Record<string, unknown> }).data.quoted, '3');
   });
 
   test('values that could change how the YAML reads, and variables in keys, take the text path', () => {
@@ -517,6 +517,6 @@ data:
         },
       ]),
     );
-    assert.deepEqual((keyed.objects[0] as { data: unknown }).data, { 'eu-1': 'key' });
+    assert.deepEqual((keyed.objects[0] as unknown as { data: unknown }).data, { 'eu-1': 'key' });
   });
 });
