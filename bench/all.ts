@@ -4,7 +4,16 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const SCENARIOS = ['apply', 'ingest', 'fanout', 'reconnect', 'agent-footprint', 'git', 'helm-fanout'];
+const SCENARIOS = [
+  'apply',
+  'ingest',
+  'fanout',
+  'reconnect',
+  'agent-footprint',
+  'git',
+  'helm-fanout',
+  'dashboard',
+];
 const args = process.argv.slice(2);
 const failed: string[] = [];
 for (const scenario of SCENARIOS) {

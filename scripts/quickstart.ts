@@ -240,6 +240,7 @@ try {
     '',
     'gitfleet is running.',
     '',
+    `  Dashboard    ${server}/   (sign in with the admin token)`,
     `  REST API     ${server}   (admin token: ${adminToken})`,
     `  OpenAPI      ${server}/openapi.json`,
     `  gRPC (TLS)   127.0.0.1:${grpcPort}   CA: ${join(cpDir, 'grpc-tls.crt')}`,

@@ -3,7 +3,7 @@
 # first and does nothing when it is already done, so `make up` and `make test` call it every
 # time. What it does:
 #   1. Debian packages the tests and the quick start run for real: redis-server, git, openssl,
-#      apache2-utils (htpasswd)
+#      apache2-utils (htpasswd), chromium (the dashboard's browser tests; no browser download)
 #   2. Node.js 24 first on PATH (scripts/node-env.sh; the machines ship Node 20)
 #   3. npm ci (when node_modules is missing or older than package-lock.json)
 #   4. the Kubernetes binaries (etcd, kube-apiserver, kubectl, kube-controller-manager,
@@ -20,6 +20,10 @@ command -v git >/dev/null || missing+=(git)
 command -v openssl >/dev/null || missing+=(openssl)
 # htpasswd writes the bcrypt users of the OCI registry in the tests and the quick start.
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
+# The dashboard's tests and benchmark drive Debian's Chromium (playwright-core, no download);
+# a font, so that its screenshots have letters.
+command -v chromium >/dev/null || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   sudo=""

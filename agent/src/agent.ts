@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { AgentInfo, FleetStatus } from '@gitfleet/proto';
 import type { Logger } from 'pino';
 import { Applier } from './apply/apply.ts';
+import { previewBundle } from './apply/preview.ts';
 import { ControlPlaneConnection } from './connection/connection.ts';
 import { StatusOutbox } from './connection/outbound.ts';
 import { CredentialStore } from './credentials.ts';
@@ -163,6 +164,8 @@ export class Agent {
         await runner.remove(prune);
         this.#runners.delete(fleet);
       },
+      onPreview: (fleet, objects, options) =>
+        previewBundle(this.#applier, this.#inventory, objects, { fleet, ...options }),
       onRevoked: (message) => {
         revokedReason = message;
         this.#logger.error({ reason: message }, 'the control plane revoked this cluster; stopping');

@@ -358,7 +358,10 @@ export class FleetRunner {
         message:
           d.reason === 'Deleted'
             ? 'deleted out of band; restored'
-            : `changed out of band (${d.changes.join(', ')}); restored`,
+            : `changed out of band (${d.changes.join(', ')}${d.managers.length ? ` by ${d.managers.join(', ')}` : ''}); restored`,
+        driftChanges: d.changes,
+        driftManagers: d.managers,
+        driftCorrectedAtUnixMs: Date.now(),
       });
     }
     this.#set(
@@ -483,6 +486,9 @@ function toObjectStatus(e: Pick<ChangeSetEntry, 'ref' | 'action' | 'reason' | 'm
     reason: e.reason ?? '',
     message: e.message ?? '',
     drifted: false,
+    driftChanges: [],
+    driftManagers: [],
+    driftCorrectedAtUnixMs: 0,
   };
 }
 

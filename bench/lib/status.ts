@@ -31,6 +31,9 @@ export function fleetStatus(fleet: string, objects: number, revision = 'a'.repea
         reason: '',
         message: '',
         drifted: false,
+        driftChanges: [],
+        driftManagers: [],
+        driftCorrectedAtUnixMs: 0,
       };
     }),
     observedAtUnixMs: Date.now(),

@@ -143,3 +143,27 @@ export interface GitfleetEvent {
   reason?: string;
   time?: string;
 }
+
+/** GET /api/v1/fleets/{name}/diff */
+export interface FleetDiff {
+  fleet: string;
+  revision: string;
+  changed: boolean;
+  clusters: {
+    cluster: string;
+    stage: string;
+    outcome: 'compared' | 'not-connected' | 'timed-out' | 'render-failed' | 'failed';
+    message: string;
+    summary: Record<'created' | 'changed' | 'deleted' | 'unchanged' | 'failed', number>;
+    objects: {
+      apiVersion: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      change: 'created' | 'changed' | 'deleted' | 'unchanged' | 'failed';
+      diff: string;
+      message: string;
+      changedKeys: string[];
+    }[];
+  }[];
+}

@@ -105,8 +105,19 @@ export class Client {
    * Opens a streaming GET (server-sent events) and returns the response once its headers
    * arrived; the caller reads `body` and aborts `signal` to close it.
    */
-  stream(path: string, signal: AbortSignal, query?: Query): Promise<Response> {
-    return this.#send('GET', path, { query, signal, accept: 'text/event-stream', connectTimeout: true });
+  stream(
+    path: string,
+    signal: AbortSignal,
+    query?: Query,
+    headers?: Record<string, string>,
+  ): Promise<Response> {
+    return this.#send('GET', path, {
+      query,
+      signal,
+      accept: 'text/event-stream',
+      connectTimeout: true,
+      ...(headers ? { headers } : {}),
+    });
   }
 
   async #send(
@@ -118,10 +129,12 @@ export class Client {
       signal: AbortSignal;
       accept: string;
       connectTimeout?: boolean;
+      headers?: Record<string, string>;
     },
   ): Promise<Response> {
     const url = apiUrl(this.server, path, options.query);
     const headers: Record<string, string> = {
+      ...options.headers,
       authorization: `Bearer ${this.#token}`,
       accept: options.accept,
     };

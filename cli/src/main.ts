@@ -16,6 +16,7 @@ import {
 import { ApiError, Client } from './client.ts';
 import { authCommands } from './commands/auth.ts';
 import { clusterGroup } from './commands/cluster.ts';
+import { diffCommands } from './commands/diff.ts';
 import { eventCommands } from './commands/events.ts';
 import { fleetGroup } from './commands/fleet.ts';
 import { promoteCommands } from './commands/promote.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: Tree = [
   clusterGroup,
   fleetGroup,
   ...promoteCommands,
+  ...diffCommands,
   ...eventCommands,
   ...versionCommands,
 ];
@@ -36,6 +38,7 @@ export const COMMANDS: Tree = [
 export const HELP_TRAILER = `Exit codes:
   0   success
   1   the API refused the request; its error is printed to stderr as "Code: message"
+      (diff: also when something would change)
   2   usage error: unknown command or option, missing or malformed argument
   3   cannot reach the control plane, or not logged in (no server or token configured)
   4   rollout halted (promote/rollback --wait), or promotion refused (PromotionRefused)

@@ -9,10 +9,13 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import type { ControlPlane } from './control-plane.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { ApiError, storeUnavailable } from './errors.ts';
 import { FleetError } from './fleet/index.ts';
 import { registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
+import { diffRoutes } from './routes/diff.ts';
+import { eventRoutes } from './routes/events.ts';
 import { fleetRoutes } from './routes/fleets.ts';
 import {
   ajvOptions,
@@ -113,8 +116,12 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   systemRoutes(app, cp);
   clusterRoutes(app, cp);
   fleetRoutes(app, cp);
+  diffRoutes(app, cp);
+  eventRoutes(app, cp);
   promotionRoutes(app, cp);
   webhookRoutes(app, cp);
+  await app.register(import('./routes/notifications.ts'), { cp });
+  await app.register(dashboardRoutes);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();

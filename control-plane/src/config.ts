@@ -3,17 +3,21 @@
 // a message naming the variable, instead of failing later somewhere else.
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
+import { type NotificationOptions, notificationOptions } from './notifications/options.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
-import { parseSentinels, type RedisTarget } from './store/connect.ts';
+import { parseClusterNodes, parseSentinels, type RedisTarget } from './store/connect.ts';
 import { decodeSecretKey, SecretBox } from './store/secrets.ts';
 
 export interface Config {
   redisUrl: string;
-  /** Where Redis is: `redisUrl`, or the primary the sentinels name (and its passwords). */
+  /**
+   * Where Redis is: `redisUrl`, the primary the sentinels name, or a Redis Cluster (and the
+   * passwords).
+   */
   redis: RedisTarget;
   /**
    * Replicas that must hold a status report before the agent is told it is stored (WAIT): a
-   * failover then cannot lose an acknowledged report. 1 with sentinels, 0 without replicas.
+   * failover then cannot lose an acknowledged report. 1 with sentinels or a Cluster, else 0.
    */
   redisWaitReplicas: number;
   redisWaitTimeoutMs: number;
@@ -64,6 +68,11 @@ export interface Config {
   renderConcurrency: number;
   /** How long a replica's hold on a fleet lasts unrenewed: how soon a dead replica's fleets move. */
   fleetLeaseSeconds: number;
+  /** Events kept in the history: at most this many, none older than this. */
+  eventsRetainCount: number;
+  eventsRetainHours: number;
+  /** Notification delivery: GITFLEET_PUBLIC_URL, GITFLEET_NOTIFY_*. */
+  notifications: NotificationOptions;
   logLevel: string;
 }
 
@@ -121,16 +130,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const redisUrl = env.GITFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const sentinels = parseSentinels(env.GITFLEET_REDIS_SENTINELS);
+  const clusterNodes = parseClusterNodes(env.GITFLEET_REDIS_CLUSTER_NODES);
+  if (sentinels.length > 0 && clusterNodes.length > 0) {
+    throw new Error(
+      'GITFLEET_REDIS_SENTINELS and GITFLEET_REDIS_CLUSTER_NODES are both set: a Redis Cluster fails over by itself, without sentinels; set the one your Redis is',
+    );
+  }
   return {
     redisUrl,
     redis: {
       url: redisUrl,
       sentinels,
       sentinelMaster: env.GITFLEET_REDIS_SENTINEL_MASTER || 'gitfleet',
+      clusterNodes,
       password: env.GITFLEET_REDIS_PASSWORD || undefined,
       sentinelPassword: env.GITFLEET_REDIS_SENTINEL_PASSWORD || undefined,
     },
-    redisWaitReplicas: int(env, 'GITFLEET_REDIS_WAIT_REPLICAS', sentinels.length > 0 ? 1 : 0),
+    redisWaitReplicas: int(
+      env,
+      'GITFLEET_REDIS_WAIT_REPLICAS',
+      sentinels.length > 0 || clusterNodes.length > 0 ? 1 : 0,
+    ),
     redisWaitTimeoutMs: int(env, 'GITFLEET_REDIS_WAIT_TIMEOUT_MS', 2000, 1),
     redisPrefix: env.GITFLEET_REDIS_PREFIX ?? 'gitfleet',
     httpHost: env.GITFLEET_HTTP_HOST ?? '0.0.0.0',
@@ -166,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     renderMaxOutputBytes: int(env, 'GITFLEET_RENDER_MAX_OUTPUT_BYTES', 64 * 2 ** 20, 1024),
     renderConcurrency: int(env, 'GITFLEET_RENDER_CONCURRENCY', 2, 1),
     fleetLeaseSeconds: int(env, 'GITFLEET_FLEET_LEASE_SECONDS', 10, 1),
+    eventsRetainCount: int(env, 'GITFLEET_EVENTS_RETAIN_COUNT', 100_000, 100),
+    eventsRetainHours: int(env, 'GITFLEET_EVENTS_RETAIN_HOURS', 24 * 7, 1),
+    notifications: notificationOptions(env),
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };
 }

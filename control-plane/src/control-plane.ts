@@ -7,13 +7,15 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
 import { agentService } from './grpc/agent-service.ts';
 import { ConnectionManager } from './grpc/connection.ts';
 import { type GrpcListener, loadOrGenerateTls, startGrpcServer } from './grpc/server.ts';
+import { EventLog } from './history/event-log.ts';
+import { NotificationService } from './notifications/service.ts';
+import { PreviewService } from './previews/service.ts';
 import { overdueRollouts } from './promotions/deadlines.ts';
 import { FleetStore } from './reconcile/fleet-store.ts';
 import { FleetLeases } from './reconcile/lease.ts';
@@ -22,8 +24,8 @@ import { ClusterRegistry } from './registry/clusters.ts';
 import { SourceRenderer } from './render/renderer.ts';
 import { StatusIngestion } from './status/ingest.ts';
 import { isRedisUnavailable, logAvailability } from './store/availability.ts';
-import { bullConnection, bullQueueConnection } from './store/bull.ts';
-import { connectRedis } from './store/connect.ts';
+import { type BullConnection, bullConnection, bullPrefix, bullQueueConnection } from './store/bull.ts';
+import { connectRedis, duplicateRedis, type RedisClient, whenReady } from './store/connect.ts';
 import { DesiredStateStore } from './store/desired.ts';
 import { keys } from './store/keys.ts';
 import { telemetry } from './telemetry.ts';
@@ -61,8 +63,12 @@ const DEADLINE_CHECK_MS = 5_000;
 export class ControlPlane {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly events: Events;
+  /** Every event, kept in Redis (retention by count and age). */
+  readonly history: EventLog;
+  /** Notification targets and delivery. */
+  readonly notifications: NotificationService;
   readonly registry: ClusterRegistry;
   readonly desired: DesiredStateStore;
   readonly ingestion: StatusIngestion;
@@ -73,9 +79,13 @@ export class ControlPlane {
   /** Renders Helm and Kustomize sources; its stats count what ran. */
   readonly renderer: SourceRenderer;
   readonly connections = new ConnectionManager();
-  readonly #subscriber: Redis;
+  /** Preview diffs of a revision, answered by the agents (whichever replica holds them). */
+  readonly previews: PreviewService;
+  readonly #subscriber: RedisClient;
   readonly #pollQueue: Queue;
+  readonly #pollQueueConnection: BullConnection;
   #pollWorker: Worker | undefined;
+  #pollWorkerConnection: BullConnection | undefined;
   #grpc: GrpcListener | undefined;
   #caPem = '';
   #unsubscribe: (() => void) | undefined;
@@ -94,11 +104,15 @@ export class ControlPlane {
       lazyConnect: false,
       enableAutoPipelining: true,
     });
-    this.#subscriber = this.redis.duplicate({ enableAutoPipelining: false });
+    this.#subscriber = duplicateRedis(this.redis, { enableAutoPipelining: false });
     logAvailability(this.redis, 'main', this.logger);
     logAvailability(this.#subscriber, 'subscriber', this.logger);
     const k = keys(config.redisPrefix);
-    this.events = new Events(this.redis, this.#subscriber, k);
+    this.history = new EventLog(this.redis, k.events(), {
+      maxCount: config.eventsRetainCount,
+      maxAgeMs: config.eventsRetainHours * 3600_000,
+    });
+    this.events = new Events(this.redis, this.#subscriber, k, this.history);
     this.registry = new ClusterRegistry(this.redis, k, this.events, {
       bootstrapTtlSeconds: config.bootstrapTtlSeconds,
     });
@@ -108,6 +122,18 @@ export class ControlPlane {
       timeoutMs: config.redisWaitTimeoutMs,
     });
     this.fleets = new FleetStore(this.redis, k, config.secrets);
+    this.notifications = new NotificationService(
+      {
+        redis: this.redis,
+        prefix: config.redisPrefix,
+        secrets: config.secrets,
+        fleets: this.fleets,
+        clusters: this.registry,
+        events: this.events,
+        logger: this.logger.child({ component: 'notifications' }),
+      },
+      config.notifications,
+    );
     this.renderer = new SourceRenderer({
       helmPath: config.helmPath,
       kubectlPath: config.kubectlPath,
@@ -128,6 +154,7 @@ export class ControlPlane {
     this.reconciler = new FleetReconciler({
       store: this.fleets,
       leases: this.leases,
+      notificationTargets: this.notifications.targets,
       registry: this.registry,
       desired: this.desired,
       ingestion: this.ingestion,
@@ -138,9 +165,17 @@ export class ControlPlane {
       limits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
       renderer: this.renderer,
     });
+    this.previews = new PreviewService(this.redis, k, {
+      reconciler: this.reconciler,
+      registry: this.registry,
+      desired: this.desired,
+      connections: this.connections,
+      logger: this.logger,
+    });
+    this.#pollQueueConnection = bullQueueConnection(this.redis);
     this.#pollQueue = new Queue(POLL_QUEUE, {
-      connection: bullQueueConnection(this.redis),
-      prefix: `${k.prefix}:bull`,
+      connection: this.#pollQueueConnection.connection,
+      prefix: bullPrefix(this.redis, k.prefix),
       telemetry: telemetry().bullmq,
     });
     // Connection errors surface in the calls that fail (and in one line from logAvailability).
@@ -157,28 +192,35 @@ export class ControlPlane {
   }
 
   async start(): Promise<void> {
+    await whenReady(this.redis);
     await this.redis.ping();
     this.#unsubscribe = await this.events.subscribe((event) => {
+      this.notifications.onEvent(event);
       this.connections.onEvent(event);
       // A status change may let a rollout advance or halt; re-plan that fleet without fetching.
       if (event.type === 'StatusChanged' && event.fleet) {
         this.reconciler
-          .sync(event.fleet, { fetch: false, wait: false })
+          .request(event.fleet, { fetch: false })
           .catch((err) => this.logger.warn({ err, fleet: event.fleet }, 're-plan failed'));
       }
     });
     this.ingestion.start();
+    this.notifications.start();
+    await this.previews.start();
     // Periodic fetches are BullMQ job schedulers: each repository is polled once per interval
     // however many replicas run.
+    this.#pollWorkerConnection = bullConnection(this.redis);
     this.#pollWorker = new Worker(
       POLL_QUEUE,
       async (job) => {
-        if (job.name === BUNDLE_GC_JOB) await this.collectBundles();
-        else await this.reconciler.sync(String(job.data.fleet), { fetch: true, wait: false });
+        if (job.name === BUNDLE_GC_JOB) {
+          await this.collectBundles();
+          await this.history.trim();
+        } else await this.reconciler.request(String(job.data.fleet), { fetch: true });
       },
       {
-        connection: bullConnection(this.redis),
-        prefix: `${this.config.redisPrefix}:bull`,
+        connection: this.#pollWorkerConnection.connection,
+        prefix: bullPrefix(this.redis, this.config.redisPrefix),
         concurrency: 4,
       },
     );
@@ -256,7 +298,7 @@ export class ControlPlane {
       for (const { spec, state } of await this.fleets.list()) {
         if (overdueRollouts(state.policy, state.rollouts, Date.now()).length === 0) continue;
         await this.reconciler
-          .sync(spec.name, { fetch: false, wait: false })
+          .request(spec.name, { fetch: false })
           .catch((err) =>
             this.logger.warn({ err, fleet: spec.name }, 're-plan of an overdue rollout failed'),
           );
@@ -312,11 +354,16 @@ export class ControlPlane {
     clearInterval(this.#deadlineTimer);
     clearInterval(this.#takeOverTimer);
     this.#unsubscribe?.();
+    this.previews.stop();
     this.connections.closeAll('control plane shutting down');
     await this.#grpc?.stop();
     await this.#pollWorker?.close();
     await this.#pollQueue.close();
+    await this.#pollWorkerConnection?.close();
+    await this.#pollQueueConnection.close();
     await this.ingestion.close();
+    await this.notifications.close();
+    this.history.stop();
     this.#subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'PromotionRefused'
   | 'RollbackRefused'
   | 'RevisionNotFound'
+  | 'InvalidRevision'
   | 'StageNotFound'
   | 'GitError'
   | 'CredentialsUnreadable'

@@ -1,8 +1,12 @@
 // Change events, published through Redis pub/sub so that every control-plane replica sees
 // every change: the gRPC side pushes new desired state to the agents it holds and closes the
 // streams of deleted clusters; the REST side streams events to `/api/v1/events` clients.
+// On a Redis Cluster this is classic (not sharded) pub/sub: a PUBLISH on any node, from a
+// script on the node of the keys it wrote, reaches subscribers on every node.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { EventLog } from './history/event-log.ts';
+import type { RedisClient } from './store/connect.ts';
 import type { Keys } from './store/keys.ts';
 
 export type EventType =
@@ -20,9 +24,17 @@ export type EventType =
   | 'RolloutProgressed'
   | 'RolloutHalted'
   | 'RolloutComplete'
-  | 'Promoted';
+  | 'Promoted'
+  | 'DriftCorrected'
+  | 'NotificationFailed';
 
 export interface GitfleetEvent {
+  /**
+   * Set once, by encodeEvent: every replica sees the same id, so work done per event on every
+   * replica (notifications) can be done once. Events published by Lua scripts of their own
+   * (StatusChanged) have none.
+   */
+  id?: string;
   type: EventType;
   cluster?: string;
   fleet?: string;
@@ -30,28 +42,51 @@ export interface GitfleetEvent {
   revision?: string;
   phase?: string;
   reason?: string;
+  /** The notification target a NotificationFailed event is about. */
+  target?: string;
   /** ISO time, set by publish. */
   time?: string;
 }
 
 /** The one encoding of an event on the channel; writers that publish from a script use it too. */
 export function encodeEvent(event: GitfleetEvent, now = new Date()): string {
-  return JSON.stringify({ ...event, time: now.toISOString() });
+  const { id, ...rest } = event;
+  return JSON.stringify({ id: id ?? eventId(now), ...rest, time: now.toISOString() });
+}
+
+/** A new event id: the time in ms and 48 random bits (unique, and sorts by time). */
+export function eventId(now = new Date()): string {
+  return `${now.getTime()}-${randomBytes(6).toString('hex')}`;
 }
 
 export class Events {
-  readonly #publisher: Redis;
-  readonly #subscriber: Redis;
+  readonly #publisher: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #channel: string;
   readonly #local = new EventEmitter();
+  readonly #log: EventLog;
   #subscribed: Promise<unknown> | undefined;
 
   /** `subscriber` must be a connection of its own: Redis puts it in subscribe mode. */
-  constructor(publisher: Redis, subscriber: Redis, keys: Keys) {
+  constructor(publisher: RedisClient, subscriber: RedisClient, keys: Keys, log: EventLog) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     this.#channel = keys.channel('events');
+    this.#log = log;
     this.#local.setMaxListeners(0);
+  }
+
+  /** The history every event is recorded in. */
+  get history(): EventLog {
+    return this.#log;
+  }
+
+  /**
+   * Records events that a writer published from its own script (encodeEvent's output), in the
+   * history. Writers call it right after their write succeeded.
+   */
+  async record(encoded: string[]): Promise<void> {
+    await this.#log.append(encoded);
   }
 
   /** The Redis channel, for writers that publish inside their own pipeline. */
@@ -59,8 +94,11 @@ export class Events {
     return this.#channel;
   }
 
+  /** Records the event in the history, then tells every replica. */
   async publish(event: GitfleetEvent): Promise<void> {
-    await this.#publisher.publish(this.#channel, encodeEvent(event));
+    const encoded = encodeEvent(event);
+    await this.#log.append([encoded]);
+    await this.#publisher.publish(this.#channel, encoded);
   }
 
   /** Calls `handler` for every event from every replica until the returned function is called. */

@@ -4,6 +4,7 @@
 // credentials stored in clear before sealing existed get sealed. It runs beside live replicas:
 // each field is replaced only if it still holds what was read. Running it again changes nothing.
 import type { Config } from './config.ts';
+import { NotificationTargets } from './notifications/targets.ts';
 import { FleetStore } from './reconcile/fleet-store.ts';
 import { connectRedis } from './store/connect.ts';
 import { keys } from './store/keys.ts';
@@ -45,8 +46,20 @@ export async function reencrypt(config: Config, print: (line: string) => void): 
         print(`fleet ${fleet}: not re-sealed: ${message}`);
       }
     }
+    // Notification targets hold sealed URLs and secrets too.
+    const targets = new NotificationTargets(redis, config.redisPrefix, config.secrets);
+    for (const name of await targets.names()) {
+      try {
+        if ((await targets.reseal(name)) > 0) result.resealed++;
+        else result.current++;
+      } catch (err) {
+        const message = (err as Error).message;
+        result.failed.push({ fleet: `notification target ${name}`, message });
+        print(`notification target ${name}: not re-sealed: ${message}`);
+      }
+    }
     print(
-      `re-sealed the credentials of ${result.resealed} fleet(s) with key ${config.secrets.keyId}; ` +
+      `re-sealed the credentials of ${result.resealed} fleet(s) and notification target(s) with key ${config.secrets.keyId}; ` +
         `${result.current} already sealed with it${result.failed.length ? `; ${result.failed.length} failed` : ''}`,
     );
     return result;

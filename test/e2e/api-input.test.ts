@@ -103,6 +103,17 @@ describe('bad input is refused, clearly', () => {
     { method: 'DELETE', url: `/api/v1/fleets/${fleet}` },
     { method: 'POST', url: `/api/v1/fleets/${fleet}/promotions`, body: { stage: 'prod' } },
     { method: 'POST', url: `/api/v1/fleets/${fleet}/rollbacks`, body: { stage: 'prod' } },
+    {
+      method: 'POST',
+      url: '/api/v1/notification-targets',
+      body: {
+        name: 'w-target',
+        type: 'webhook',
+        url: 'https://hooks.example.invalid/x',
+        secret: 's3cret-value',
+      },
+    },
+    { method: 'DELETE', url: '/api/v1/notification-targets/w-target' },
   ];
 
   before(async () => {
@@ -132,7 +143,10 @@ describe('bad input is refused, clearly', () => {
       .filter((op) => !op.startsWith('GET ') && op !== 'POST /api/v1/webhooks/git')
       .sort();
     const covered = writes()
-      .map((w) => `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}')}`)
+      .map(
+        (w) =>
+          `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}').replace('w-target', '{name}')}`,
+      )
       .sort();
     assert.deepEqual(covered, documented);
   });
@@ -585,6 +599,7 @@ describe('bad input is refused, clearly', () => {
     assert.equal((await cp.api('GET', `/api/v1/fleets/${fleet}`, undefined, cp.viewerToken)).status, 200);
     assert.equal((await cp.api('GET', '/api/v1/clusters/w-new')).status, 404);
     assert.equal((await cp.api('GET', '/api/v1/fleets/w-fleet')).status, 404);
+    assert.equal((await cp.api('GET', '/api/v1/notification-targets/w-target')).status, 404);
     const history = await cp.api<{ items: unknown[] }>('GET', `/api/v1/fleets/${fleet}/promotions`);
     assert.deepEqual(history.body.items, []);
   });
@@ -741,7 +756,7 @@ describe('secrets never appear in logs, errors, events or API responses', () => 
     const events = new AbortController();
     let eventText = '';
     const stream = fetch(`${address}/api/v1/events`, {
-      headers: { authorization: `Bearer ${cp.adminToken}` },
+      headers: { authorization: `Bearer ${cp.adminToken}`, accept: 'text/event-stream' },
       signal: events.signal,
     }).then(async (res) => {
       const decoder = new TextDecoder();

@@ -144,6 +144,24 @@ describe('the Helm charts in a real cluster', () => {
     ...extra,
   ];
 
+  // Redis Sentinel and Redis Cluster, the passwords from a Secret of the user's.
+  const sentinelValues = [
+    '--set',
+    'redis.sentinels={redis-node-0.redis:26379,redis-node-1.redis:26379,redis-node-2.redis:26379}',
+    '--set',
+    'redis.sentinelMaster=mymaster',
+    '--set',
+    'redis.auth.existingSecret=redis-auth',
+    '--set',
+    'redis.auth.sentinelPasswordKey=sentinel-password',
+  ];
+  const clusterValues = [
+    '--set',
+    'redis.clusterNodes={redis-cluster-0.redis:6379,redis-cluster-1.redis:6379}',
+    '--set',
+    'redis.auth.existingSecret=redis-auth',
+  ];
+
   const waitFor = async <T>(
     what: string,
     probe: () => Promise<T | undefined | false>,
@@ -208,6 +226,8 @@ describe('the Helm charts in a real cluster', () => {
         ...cpValues(['--set', 'serviceMonitor.enabled=true', '--set', 'podDisruptionBudget.enabled=true']),
       ],
       [cpChart, '--set', 'redis.existingSecret=r', '--set', 'apiTokens.existingSecret=t'],
+      [cpChart, ...sentinelValues],
+      [cpChart, ...clusterValues],
     ]) {
       const out = await helmOk(['lint', '--strict', ...args]);
       assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -219,6 +239,7 @@ describe('the Helm charts in a real cluster', () => {
       [agentChart, '--set', 'controlPlane.address=cp:9090', '--set', 'bootstrapToken=gfb_x'],
       [agentChart, '--set', 'controlPlane.address=cp:9090', '--set', 'rbac.clusterAdmin=false'],
       [cpChart, '--set', 'redis.url=redis://redis:6379'],
+      [cpChart, ...clusterValues],
     ] as [string, ...string[]][]) {
       const manifest = await helmOk(['template', `dry-${id}`, chart, '--namespace', 'default', ...args]);
       const out = await kubectl(['apply', '--dry-run=server', '-n', 'default', '-f', '-'], manifest);
@@ -245,6 +266,8 @@ describe('the Helm charts in a real cluster', () => {
         '--set',
         `secretKey.previous=${randomBytes(32).toString('hex')}`,
       ],
+      [cpChart, ...sentinelValues],
+      [cpChart, ...clusterValues, '--set', 'redis.waitReplicas=2'],
     ];
     let checked = 0;
     for (const args of renders) {
@@ -296,6 +319,98 @@ describe('the Helm charts in a real cluster', () => {
     assert.deepEqual(monitor.spec.endpoints[0].path, '/metrics');
     const off = await helm(['template', 'm', cpChart, '--set', 'redis.url=redis://r:6379']);
     assert.ok(!off.stdout.includes('ServiceMonitor'), 'off by default');
+  });
+
+  it('Redis Sentinel and Redis Cluster: what the chart renders is the configuration the control plane reads', async () => {
+    // Rendered, with the Secrets resolved as the kubelet would: the chart's own from the
+    // render, the user's Redis passwords from what they would have created.
+    const userSecrets: Record<string, Record<string, string>> = {
+      'redis-auth': { 'redis-password': 'data-pass', 'sentinel-password': 'sentinel-pass' },
+    };
+    const configOf = async (values: string[]) => {
+      const docs = parseAllDocuments(await helmOk(['template', 'r', cpChart, '-n', 'ns', ...values])).map(
+        (d) => d.toJS(),
+      );
+      const own = docs.find((d) => d?.kind === 'Secret' && d.metadata.name === 'r');
+      const deployment = docs.find((d) => d?.kind === 'Deployment') as Deployment;
+      const env: Record<string, string> = {};
+      for (const e of deployment.spec.template.spec.containers[0]!.env) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (!ref) env[e.name] = e.value ?? '';
+        else {
+          const value = ref.name === 'r' ? own?.stringData?.[ref.key] : userSecrets[ref.name]?.[ref.key];
+          if (value === undefined && ref.optional) continue;
+          assert.ok(value !== undefined, `${e.name}: Secret ${ref.name} has ${ref.key}`);
+          env[e.name] = value;
+        }
+      }
+      return { env, config: loadConfig(env) };
+    };
+    const sentinel = await configOf(sentinelValues);
+    assert.equal(
+      sentinel.env.GITFLEET_REDIS_URL,
+      undefined,
+      'no URL: the sentinels say where the primary is',
+    );
+    assert.deepEqual(sentinel.config.redis, {
+      url: 'redis://127.0.0.1:6379',
+      sentinels: ['redis-node-0.redis:26379', 'redis-node-1.redis:26379', 'redis-node-2.redis:26379'],
+      sentinelMaster: 'mymaster',
+      clusterNodes: [],
+      password: 'data-pass',
+      sentinelPassword: 'sentinel-pass',
+    });
+    assert.equal(sentinel.config.redisWaitReplicas, 1, 'acknowledged once a replica holds it');
+    assert.equal(sentinel.config.redisWaitTimeoutMs, 2000);
+
+    const cluster = await configOf([...clusterValues, '--set', 'redis.waitTimeoutMs=500']);
+    assert.deepEqual(cluster.config.redis.clusterNodes, [
+      'redis-cluster-0.redis:6379',
+      'redis-cluster-1.redis:6379',
+    ]);
+    assert.deepEqual(cluster.config.redis.sentinels, []);
+    assert.equal(cluster.config.redis.password, 'data-pass');
+    assert.equal(cluster.config.redis.sentinelPassword, undefined);
+    assert.equal(cluster.config.redisWaitReplicas, 1);
+    assert.equal(cluster.config.redisWaitTimeoutMs, 500);
+    // One comma-separated string works as well as a list, and waiting can be turned off.
+    const string = await configOf([
+      '--set',
+      'redis.clusterNodes=a:6379\\,b:6379',
+      '--set',
+      'redis.waitReplicas=0',
+    ]);
+    assert.deepEqual(string.config.redis.clusterNodes, ['a:6379', 'b:6379']);
+    assert.equal(string.config.redisWaitReplicas, 0);
+    // A URL with a password in the chart's Secret, as before: one server, no waiting.
+    const single = await configOf(['--set', 'redis.url=redis://:pw@redis:6379']);
+    assert.equal(single.config.redis.url, 'redis://:pw@redis:6379');
+    assert.deepEqual([single.config.redis.sentinels, single.config.redis.clusterNodes], [[], []]);
+    assert.equal(single.config.redisWaitReplicas, 0);
+
+    for (const [values, refusal] of [
+      [[...sentinelValues, ...clusterValues], /redis\.sentinels and redis\.clusterNodes are both set/],
+      [
+        ['--set', 'redis.clusterNodes={redis-cluster-0}'],
+        /redis\.clusterNodes: 'redis-cluster-0' is not host:port/,
+      ],
+      [
+        ['--set', 'redis.sentinels={s:26379}', '--set', 'redis.sentinelMaster='],
+        /redis\.sentinelMaster is required/,
+      ],
+      [
+        ['--set', 'redis.sentinels={s:26379}', '--set', 'redis.auth.sentinelPasswordKey=k'],
+        /redis\.auth\.sentinelPasswordKey is a key of redis\.auth\.existingSecret/,
+      ],
+      [
+        ['--set', 'redis.url=redis://r:6379', '--set', 'redis.waitReplicas=one'],
+        /redis\.waitReplicas must be a whole number/,
+      ],
+    ] as const) {
+      const res = await helm(['template', 'r', cpChart, '-n', 'ns', ...values]);
+      assert.notEqual(res.code, 0, values.join(' '));
+      assert.match(res.stderr, refusal);
+    }
   });
 
   it('refuse settings that cannot work, saying what to do', async () => {

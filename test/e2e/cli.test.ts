@@ -319,6 +319,9 @@ describe('gitfleet CLI', () => {
                 reason: '',
                 message: '',
                 drifted: false,
+                driftChanges: [],
+                driftManagers: [],
+                driftCorrectedAtUnixMs: 0,
               },
             ],
             observedAtUnixMs: Date.now(),
@@ -563,7 +566,7 @@ describe('gitfleet CLI', () => {
     });
     const exited = new Promise<void>((r) => child.on('close', () => r()));
     try {
-      // The stream only carries what happens after it subscribed: keep making events until one shows.
+      // --follow without --since starts with what happens after it subscribed: keep making events until one shows.
       for (let i = 0; i < 100 && !stdout.includes('ClusterLabelsChanged'); i++) {
         await cp.api('PATCH', '/api/v1/clusters/cli-us', { labels: { env: 'staging', noise: String(i) } });
         await cp.api('PATCH', '/api/v1/clusters/cli-eu', {
@@ -578,10 +581,14 @@ describe('gitfleet CLI', () => {
       await exited;
     }
 
-    // Without --follow it waits for one event; none coming in time is exit 5.
-    const quiet = await gitfleet(['events', '--cluster', 'nobody', '--timeout', '300ms']);
+    // --wait waits for one event; none coming in time is exit 5, with one line.
+    const quiet = await gitfleet(['events', '--wait', '--cluster', 'nobody', '--timeout', '300ms']);
     assert.equal(quiet.code, 5, quiet.stderr);
-    assert.match(quiet.stderr, /no matching event within 300ms/);
+    assert.equal(quiet.stderr, 'error: no matching event within 300ms\n');
+    // Without either, the history: what happened to cli-eu, then exit 0.
+    const history = await ok(['events', '--cluster', 'cli-eu', '--since', '1h']);
+    assert.match(history.stdout, /^\d{4}-\d\d-\d\dT\S+Z {2}ClusterRegistered {4}cluster=cli-eu$/m);
+    assert.match(history.stdout, /ClusterLabelsChanged {2}cluster=cli-eu$/m);
   });
 
   it('deletes clusters and fleets', async () => {

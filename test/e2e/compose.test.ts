@@ -334,6 +334,79 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(configured.secrets.keyIds, [secretKeyId(secretKey), secretKeyId(previousKey)]);
   });
 
+  it('with --profile redis-ha: a primary, two replicas and three sentinels, and the control plane finds the primary through them', () => {
+    // What the header tells a user to put in .env.
+    const line = /^# {3}echo "GITFLEET_REDIS_SENTINELS=([^"]+)" >> \.env$/m.exec(read('docker-compose.yml'));
+    assert.ok(line, 'the header says how to turn it on');
+    const [[name, cp] = []] = gitfleetServices('control-plane');
+    assert.ok(name && cp);
+    const config = loadConfig(
+      environment(
+        interpolateAll(raw.services[name] as Service, { ...userVars, GITFLEET_REDIS_SENTINELS: line[1]! }),
+      ),
+    );
+    assert.equal(config.redisWaitReplicas, 1, 'a report is acknowledged once a replica holds it');
+    assert.equal(
+      loadConfig(environment(cp)).redis.sentinels.length,
+      0,
+      'without it, the plain redis service',
+    );
+
+    // The settings each Redis process starts with: the file its command writes once.
+    const settingsOf = (service: string) => {
+      const script = commandOf(services[service] as Service).join(' ');
+      const written = /printf '([^']*)' > (\S+);/.exec(script);
+      assert.ok(written, `${service} writes its config file`);
+      assert.ok(script.includes(`redis-server ${written[2]}`), `${service} starts from ${written[2]}`);
+      assert.ok(
+        mountOf(services[service] as Service, written[2]!)?.mount.named,
+        `${written[2]} is in a volume`,
+      );
+      return written[1]!.split('\\n').filter(Boolean);
+    };
+    const profileOf = (service: string) => services[service]?.profiles ?? [];
+    assert.equal(config.redis.sentinels.length, 3);
+    const monitored = new Set<string>();
+    for (const address of config.redis.sentinels) {
+      const [target] = addressesIn(address);
+      assert.ok(target && services[target.host], `${address} is a service`);
+      assert.deepEqual(profileOf(target.host), ['redis-ha']);
+      const conf = settingsOf(target.host);
+      assert.ok(conf.includes(`port ${target.port}`), `${target.host} listens on ${target.port}`);
+      assert.ok(conf.includes(`sentinel announce-ip ${target.host}`), `${target.host} announces its name`);
+      assert.ok(conf.includes('sentinel resolve-hostnames yes'));
+      const monitor = conf.find((l) => l.startsWith('sentinel monitor '))?.split(' ') ?? [];
+      assert.equal(
+        monitor[2],
+        config.redis.sentinelMaster,
+        'monitors the primary by the name the control plane asks for',
+      );
+      assert.ok(Number(monitor[5]) > config.redis.sentinels.length / 2, 'a quorum of a majority');
+      monitored.add(`${monitor[3]}:${monitor[4]}`);
+    }
+    assert.equal(monitored.size, 1, 'every sentinel monitors the same primary');
+    const [primary] = [...monitored].map((a) => addressesIn(a)[0]!);
+    const nodes = Object.keys(services).filter(
+      (n) =>
+        profileOf(n).includes('redis-ha') &&
+        commandOf(services[n] as Service)
+          .join(' ')
+          .includes('redis.conf'),
+    );
+    assert.ok(primary && nodes.includes(primary.host), 'the primary is one of the nodes');
+    assert.equal(nodes.length, 3);
+    for (const n of nodes) {
+      const conf = settingsOf(n);
+      assert.ok(
+        conf.includes('appendonly yes') && conf.includes('appendfsync everysec'),
+        `${n}: AOF, fsync per second`,
+      );
+      assert.ok(conf.includes(`replica-announce-ip ${n}`), `${n} announces its name, not a container IP`);
+      if (n !== primary.host)
+        assert.ok(conf.includes(`replicaof ${primary.host} ${primary.port}`), `${n} replicates the primary`);
+    }
+  });
+
   it("runs the agent with the Helm chart's NODE_OPTIONS", () => {
     const [[, agent] = []] = gitfleetServices('agent');
     assert.ok(agent);

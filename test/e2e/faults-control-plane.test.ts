@@ -27,7 +27,7 @@ import {
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
 import { kubectlFor } from '../src/kube/kubectl.ts';
-import type { ManagedProcess } from '../src/process.ts';
+import { type ManagedProcess, waitFor as waitForValue } from '../src/process.ts';
 import { registerAgent } from '../src/protocol-agent.ts';
 import { type RedisServer, startRedis } from '../src/redis.ts';
 import { fleetStatus, reportStatus, SimulatedAgent } from '../src/simulated-agent.ts';
@@ -55,20 +55,8 @@ interface FleetView {
   }[];
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (last) return last as T;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000) =>
+  waitForValue(what, probe, timeoutMs);
 
 /**
  * Six clusters, two per wave; the second rollout is interrupted by kill -9 of the replica the
@@ -347,7 +335,7 @@ describe('Redis down for 30 s', () => {
     const events: string[] = [];
     const sse = new AbortController();
     const sseRes = await fetch(`${cp.url}/api/v1/events`, {
-      headers: { authorization: `Bearer ${installation.adminToken}` },
+      headers: { authorization: `Bearer ${installation.adminToken}`, accept: 'text/event-stream' },
       signal: sse.signal,
     });
     void (async () => {

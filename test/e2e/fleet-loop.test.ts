@@ -42,7 +42,14 @@ interface StatusItem {
   phase: string;
   appliedRevision: string | null;
   driftCorrections: number;
-  objects: { kind: string; name: string; action: string; health: string; drifted: boolean }[];
+  objects: {
+    kind: string;
+    name: string;
+    action: string;
+    health: string;
+    drifted: boolean;
+    lastDrift?: { changes: string[]; managers: string[]; correctedAt: string };
+  }[];
 }
 
 describe('the fleet loop with real agents and clusters', () => {
@@ -237,7 +244,13 @@ describe('the fleet loop with real agents and clusters', () => {
       const st = await statusOf(`${dev.name}-${id}`);
       return st && st.driftCorrections >= 2 && st.phase === 'Ready' ? st : undefined;
     });
-    assert.ok(s.objects.some((o) => o.name === 'web-config' && o.drifted));
+    // Which field changed and who changed it (the field manager of `kubectl patch`), never the value.
+    const edited = s.objects.find((o) => o.name === 'web-config');
+    assert.ok(edited?.drifted, JSON.stringify(s.objects));
+    assert.deepEqual(edited.lastDrift?.changes, ['data.greeting changed']);
+    assert.match(edited.lastDrift?.managers.join() ?? '', /^kubectl-patch \(Update\) at \d{4}-/);
+    assert.doesNotMatch(JSON.stringify(edited), /tampered/);
+    assert.deepEqual(s.objects.find((o) => o.name === 'extra')?.lastDrift?.changes, ['deleted']);
   });
 
   it('prunes what left Git', async () => {

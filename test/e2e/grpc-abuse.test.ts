@@ -256,6 +256,9 @@ describe('the AgentService refuses bad input', () => {
               reason: '',
               message: '',
               drifted: false,
+              driftChanges: [],
+              driftManagers: [],
+              driftCorrectedAtUnixMs: 0,
             },
           ],
         }),
@@ -303,6 +306,9 @@ describe('the AgentService refuses bad input', () => {
         reason: '',
         message: 'm'.repeat(256 * 1024),
         drifted: false,
+        driftChanges: [],
+        driftManagers: [],
+        driftCorrectedAtUnixMs: 0,
       })),
     });
     await assert.rejects(report(credB, 4000, huge), refusedWith(status.RESOURCE_EXHAUSTED, /larger than/));

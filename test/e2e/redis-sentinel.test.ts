@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentServiceClient } from '@gitfleet/proto';
 import { credentials } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
@@ -22,6 +21,7 @@ import {
   startControlPlaneProcess,
 } from '../src/control-plane-process.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
+import { waitFor } from '../src/process.ts';
 import { registerAgent } from '../src/protocol-agent.ts';
 import { type SentinelSet, startSentinelSet } from '../src/redis-sentinel.ts';
 import { SimulatedAgent } from '../src/simulated-agent.ts';
@@ -31,21 +31,6 @@ const fleet = `ha-${id}`;
 
 const configMap = (value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ha\n  namespace: default\ndata:\n  v: "${value}"\n`;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (last) return last as T;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-}
 
 describe('Redis Sentinel: the primary killed mid-rollout', () => {
   let set: SentinelSet;

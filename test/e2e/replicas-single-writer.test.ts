@@ -19,6 +19,7 @@ import {
 } from '../src/control-plane-process.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
+import { waitFor } from '../src/process.ts';
 import { registerAgent } from '../src/protocol-agent.ts';
 import { SimulatedAgent } from '../src/simulated-agent.ts';
 
@@ -33,21 +34,6 @@ const configMap = (value: string) =>
 
 type Event = { type: string; fleet?: string; stage?: string; revision?: string; reason?: string };
 type Rollout = { revision: string; state: string; currentWave: number; waves: string[][] };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (last) return last as T;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
 
 describe('three replicas, one writer per fleet', () => {
   let git: GitServer;
@@ -224,6 +210,7 @@ describe('three replicas, one writer per fleet', () => {
           return true;
         },
         30_000,
+        2,
       );
       killedAt = Date.now();
       if ((await redis.hget(fleetKey, 'lease')) === token) break;

@@ -278,7 +278,9 @@ describe('fleet credentials sealed at rest', () => {
     // The legacy fleet counts: its clear credentials are sealed now.
     assert.match(
       first.stdout,
-      new RegExp(`re-sealed the credentials of 3 fleet\\(s\\) with key ${idB}; 1 already sealed with it\\n$`),
+      new RegExp(
+        `re-sealed the credentials of 3 fleet\\(s\\) and notification target\\(s\\) with key ${idB}; 1 already sealed with it\\n$`,
+      ),
     );
     for (const fleet of fleets) {
       const hash = await raw(fleet);
@@ -290,7 +292,9 @@ describe('fleet credentials sealed at rest', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(
       again.stdout,
-      new RegExp(`re-sealed the credentials of 0 fleet\\(s\\) with key ${idB}; 4 already sealed with it`),
+      new RegExp(
+        `re-sealed the credentials of 0 fleet\\(s\\) and notification target\\(s\\) with key ${idB}; 4 already sealed with it`,
+      ),
     );
     for (const out of [first, again]) {
       for (const secret of [keyA, keyB, git.password, charts.password])
@@ -332,7 +336,7 @@ describe('fleet credentials sealed at rest', () => {
     );
     assert.match(
       wrong.stdout,
-      /re-sealed the credentials of 0 fleet\(s\) with key [0-9a-f]{8}; 0 already sealed with it; 4 failed/,
+      /re-sealed the credentials of 0 fleet\(s\) and notification target\(s\) with key [0-9a-f]{8}; 0 already sealed with it; 4 failed/,
     );
     assert.match((await raw(gitFleet)).credentials ?? '', new RegExp(`^v1:${idB}:`));
   });

@@ -168,3 +168,28 @@ export async function waitUntil(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${lastError})` : ''}${tail}`,
   );
 }
+
+/**
+ * Polls `probe` until it returns something truthy (returned) or the time is up (throws, with
+ * the last value or error the probe gave: what a failing test should show).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last as T;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  const shown = last instanceof Error ? last.message : JSON.stringify(last);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${shown})`);
+}

@@ -67,7 +67,13 @@ function sendCommand(port: number, command: string): Promise<void> {
 }
 
 export async function startRedis(
-  options: { aof?: boolean; fsync?: 'always' | 'everysec'; replicaOf?: number } = {},
+  options: {
+    aof?: boolean;
+    fsync?: 'always' | 'everysec';
+    replicaOf?: number;
+    /** More redis-server arguments (e.g. cluster mode), kept for restart(). */
+    args?: string[];
+  } = {},
 ): Promise<RedisServer> {
   assertRedisInstalled();
   const dir = tempDir('redis');
@@ -90,6 +96,7 @@ export async function startRedis(
     '',
     ...persistence,
     ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : []),
+    ...(options.args ?? []),
     '--daemonize',
     'no',
     '--logfile',

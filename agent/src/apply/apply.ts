@@ -134,35 +134,50 @@ export function sameComparable(a: KubeObject, b: KubeObject): boolean {
 // it is gone), `spec.paused added` (the cluster has it, apply would remove it). Values are
 // left out: they may be secrets. At most `limit` paths, then `and N more`.
 export function changedPaths(live: KubeObject, desired: KubeObject, limit = 20): string[] {
-  const out: string[] = [];
-  walk(comparableObject(live), comparableObject(desired), '', out);
+  const out = changedFields(live, desired).map((c) => `${formatPath(c.path)} ${c.change}`);
   if (out.length <= limit) return out;
   return [...out.slice(0, limit), `and ${out.length - limit} more`];
 }
 
-function walk(live: unknown, desired: unknown, path: string, out: string[]): void {
+/** A field that differs: its path (object keys and list indexes) and how, from the cluster's side. */
+export type ChangedField = { path: (string | number)[]; change: 'changed' | 'added' | 'removed' };
+
+export function changedFields(live: KubeObject, desired: KubeObject): ChangedField[] {
+  const out: ChangedField[] = [];
+  walk(comparableObject(live), comparableObject(desired), [], out);
+  return out;
+}
+
+function walk(live: unknown, desired: unknown, path: (string | number)[], out: ChangedField[]): void {
   if (isDeepStrictEqual(live, desired)) return;
-  const here = path === '' ? '(object)' : path;
   if (live === undefined) {
-    out.push(`${here} removed`);
+    out.push({ path, change: 'removed' });
     return;
   }
   if (desired === undefined) {
-    out.push(`${here} added`);
+    out.push({ path, change: 'added' });
     return;
   }
   if (Array.isArray(live) && Array.isArray(desired) && live.length === desired.length) {
     live.forEach((item, i) => {
-      walk(item, desired[i], `${path}[${i}]`, out);
+      walk(item, desired[i], [...path, i], out);
     });
     return;
   }
   if (isPlainObject(live) && isPlainObject(desired)) {
     const keys = [...new Set([...Object.keys(live), ...Object.keys(desired)])].sort();
-    for (const key of keys) walk(live[key], desired[key], joinPath(path, key), out);
+    for (const key of keys) walk(live[key], desired[key], [...path, key], out);
     return;
   }
-  out.push(`${here} changed`);
+  out.push({ path, change: 'changed' });
+}
+
+function formatPath(path: (string | number)[]): string {
+  if (path.length === 0) return '(object)';
+  return path.reduce<string>(
+    (text, seg) => (typeof seg === 'number' ? `${text}[${seg}]` : joinPath(text, seg)),
+    '',
+  );
 }
 
 function joinPath(path: string, key: string): string {

@@ -13,7 +13,14 @@
 import { mapConcurrent } from '../kube/client.ts';
 import type { KubeObject, ObjectRef } from '../objects.ts';
 import type { Applier, ApplyOptions } from './apply.ts';
-import { applyOptionsWithDefaults, asApplyError, changedPaths, sameComparable } from './apply.ts';
+import {
+  applyOptionsWithDefaults,
+  asApplyError,
+  type ChangedField,
+  changedFields,
+  changedPaths,
+  sameComparable,
+} from './apply.ts';
 import type { ApplyError } from './errors.ts';
 import { fromApiStatus } from './errors.ts';
 
@@ -25,6 +32,9 @@ export interface DriftedObject {
   // What differs, from the cluster's side: ['deleted'], or e.g. ['spec.replicas changed',
   // 'metadata.labels.team removed'].
   changes: string[];
+  // Who made those changes, from the live object's managedFields: the other field managers
+  // that own a changed field, e.g. ['kubectl-edit (Update) at 2026-12-04T10:00:00Z'].
+  managers: string[];
 }
 
 export interface DriftReport {
@@ -60,7 +70,7 @@ export async function detectDrift(
         const current = live.found.get(d.key) ?? (await applier.client.get(d.ref));
         if (current === undefined) {
           applier.verified.forget(d.key);
-          return { ref: d.ref, reason: 'Deleted', changes: ['deleted'] };
+          return { ref: d.ref, reason: 'Deleted', changes: ['deleted'], managers: [] };
         }
         const rv = current.metadata.resourceVersion;
         if (applier.verified.has(d.key, d.digest, rv)) return undefined;
@@ -70,7 +80,12 @@ export async function detectDrift(
           return undefined;
         }
         applier.verified.forget(d.key);
-        return { ref: d.ref, reason: 'Modified', changes: changedPaths(current, dryRun.object) };
+        return {
+          ref: d.ref,
+          reason: 'Modified',
+          changes: changedPaths(current, dryRun.object),
+          managers: driftManagers(current, changedFields(current, dryRun.object), opts.fieldManager),
+        };
       } catch (err) {
         return asApplyError(d.ref, err);
       }
@@ -85,4 +100,61 @@ export async function detectDrift(
     else errors.push(r as ApplyError);
   }
   return { drifted, errors, checked: desired.length };
+}
+
+type ManagedFieldsEntry = {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  time?: string;
+  fieldsV1?: unknown;
+};
+
+/**
+ * The field managers other than ours that own a field the drift changed or added: in server-side
+ * apply, whoever writes a field owns it, so after `kubectl edit` the changed fields belong to
+ * "kubectl-edit". A field that was removed has no owner left to name.
+ */
+export function driftManagers(live: KubeObject, fields: ChangedField[], ours: string): string[] {
+  const entries = (live.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+  const out: string[] = [];
+  for (const e of entries) {
+    if (!e.manager || e.manager === ours) continue;
+    const owned = fields.some((f) => f.change !== 'removed' && owns(e.fieldsV1, f.path, live));
+    if (!owned) continue;
+    const how = [e.operation, e.subresource].filter(Boolean).join(' ');
+    out.push(`${e.manager}${how ? ` (${how})` : ''}${e.time ? ` at ${e.time}` : ''}`);
+  }
+  return out;
+}
+
+// fieldsV1 is a trie: `f:<field>` for object fields, and for list items `k:{"name":"web"}` (by
+// merge key), `v:<value>` (sets) or `i:<index>`; `.` marks the node itself.
+function owns(fields: unknown, path: (string | number)[], live: unknown): boolean {
+  if (path.length === 0) return fields !== undefined;
+  if (typeof fields !== 'object' || fields === null) return false;
+  const trie = fields as Record<string, unknown>;
+  const [seg, ...rest] = path;
+  if (typeof seg === 'string') {
+    const next = (live as Record<string, unknown> | undefined)?.[seg];
+    return owns(trie[`f:${seg}`], rest, next);
+  }
+  const item = Array.isArray(live) ? live[seg as number] : undefined;
+  for (const [key, child] of Object.entries(trie)) {
+    if (key === `i:${seg}` && owns(child, rest, item)) return true;
+    if (key.startsWith('v:') && JSON.stringify(item) === key.slice(2) && owns(child, rest, item)) return true;
+    if (key.startsWith('k:') && matchesKey(key.slice(2), item) && owns(child, rest, item)) return true;
+  }
+  return false;
+}
+
+function matchesKey(json: string, item: unknown): boolean {
+  try {
+    const k = JSON.parse(json) as Record<string, unknown>;
+    return Object.entries(k).every(
+      ([name, v]) => (item as Record<string, unknown> | undefined)?.[name] === v,
+    );
+  } catch {
+    return false;
+  }
 }

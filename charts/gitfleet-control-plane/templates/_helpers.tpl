@@ -25,8 +25,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "gitfleet-control-plane.needsSecret" -}}
-{{- if or (not .Values.redis.existingSecret) (not .Values.apiTokens.existingSecret) (not .Values.secretKey.existingSecret) (and .Values.webhook.secret (not .Values.webhook.existingSecret)) -}}
+{{- if or (and .Values.redis.url (not .Values.redis.existingSecret)) (not .Values.apiTokens.existingSecret) (not .Values.secretKey.existingSecret) (and .Values.webhook.secret (not .Values.webhook.existingSecret)) -}}
 true
+{{- end -}}
+{{- end -}}
+
+{{/* A list of host:port (or one comma-separated string, as --set a=b\,c gives), as one comma-separated string. */}}
+{{- define "gitfleet-control-plane.hostPorts" -}}
+{{- if kindIs "slice" . -}}
+{{- join "," (compact .) -}}
+{{- else if . -}}
+{{- . | nospace -}}
 {{- end -}}
 {{- end -}}
 
@@ -37,8 +46,29 @@ true
 
 {{/* Settings that cannot work, refused with a message that says what to do. */}}
 {{- define "gitfleet-control-plane.validate" -}}
-{{- if and (not .Values.redis.url) (not .Values.redis.existingSecret) -}}
-{{- fail "redis.url (redis://host:6379) or redis.existingSecret is required: the control plane keeps all its state in Redis" -}}
+{{- $sentinels := include "gitfleet-control-plane.hostPorts" .Values.redis.sentinels -}}
+{{- $clusterNodes := include "gitfleet-control-plane.hostPorts" .Values.redis.clusterNodes -}}
+{{- if and (not .Values.redis.url) (not .Values.redis.existingSecret) (not $sentinels) (not $clusterNodes) -}}
+{{- fail "redis.url (redis://host:6379) or redis.existingSecret is required, or redis.sentinels (Redis Sentinel) or redis.clusterNodes (Redis Cluster): the control plane keeps all its state in Redis" -}}
+{{- end -}}
+{{- if and $sentinels $clusterNodes -}}
+{{- fail "redis.sentinels and redis.clusterNodes are both set: a Redis Cluster fails over by itself, without sentinels; set the one your Redis is" -}}
+{{- end -}}
+{{- range $name, $list := dict "redis.sentinels" $sentinels "redis.clusterNodes" $clusterNodes -}}
+{{- range $entry := splitList "," $list -}}
+{{- if and $entry (not (regexMatch "^[^:,[:space:]]+:[0-9]{1,5}$" $entry)) -}}
+{{- fail (printf "%s: '%s' is not host:port (e.g. redis-0.redis:6379)" $name $entry) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $sentinels (not .Values.redis.sentinelMaster) -}}
+{{- fail "redis.sentinelMaster is required with redis.sentinels: the name the sentinels monitor the primary by" -}}
+{{- end -}}
+{{- if and .Values.redis.auth.sentinelPasswordKey (not .Values.redis.auth.existingSecret) -}}
+{{- fail "redis.auth.sentinelPasswordKey is a key of redis.auth.existingSecret: set that Secret's name too" -}}
+{{- end -}}
+{{- if and (ne (toString .Values.redis.waitReplicas) "") (not (regexMatch "^[0-9]+$" (toString .Values.redis.waitReplicas))) -}}
+{{- fail "redis.waitReplicas must be a whole number of replicas (0 turns waiting off), or empty for the default" -}}
 {{- end -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.tls.secretName) -}}
 {{- fail (printf "replicaCount=%d needs tls.secretName: without it every replica generates its own gRPC certificate and agents can trust only one. Create a kubernetes.io/tls Secret for the host of grpc.publicAddress (kubectl create secret tls NAME --cert=FILE --key=FILE, or cert-manager) and set tls.secretName" (int .Values.replicaCount)) -}}

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatEvent, matchesEvent } from './events.ts';
+import { formatEvent, sinceOf } from './events.ts';
 
 describe('events', () => {
-  it('filters by fleet, cluster and type', () => {
-    const e = { type: 'StatusChanged', fleet: 'shop', cluster: 'prod-1' };
-    assert.ok(matchesEvent(e, {}));
-    assert.ok(matchesEvent(e, { fleet: 'shop', cluster: 'prod-1', types: ['StatusChanged', 'Promoted'] }));
-    assert.ok(!matchesEvent(e, { fleet: 'other' }));
-    assert.ok(!matchesEvent(e, { cluster: 'prod-2' }));
-    assert.ok(!matchesEvent(e, { types: ['Promoted'] }));
-    assert.ok(!matchesEvent({ type: 'ClusterRegistered', cluster: 'x' }, { fleet: 'shop' }));
+  it('takes --since as a duration back from now, an ISO time or an event id', () => {
+    const now = Date.parse('2026-12-04T12:00:00.000Z');
+    assert.equal(sinceOf('1h', now), '2026-12-04T11:00:00.000Z');
+    assert.equal(sinceOf('2026-12-04T10:00:00Z', now), '2026-12-04T10:00:00Z');
+    assert.equal(sinceOf('1733300000000-3', now), '1733300000000-3');
+    assert.throws(() => sinceOf('yesterday', now), /is not a duration/);
   });
 
   it('prints one line: time, type, then the fields that are set', () => {

@@ -373,3 +373,70 @@ describe('setStageRevision', () => {
     assert.equal(ok(out).stages[0]!.revision, SHA_A);
   });
 });
+
+describe('parsePolicy notify:', () => {
+  const stages =
+    'stages:\n  - name: dev\n    selector: { matchLabels: { env: dev } }\n  - name: prod\n    selector: { matchLabels: { env: prod } }\n';
+
+  test('reads rules with their lines; a fleet without notify: has no rules', () => {
+    const p = ok(`${stages}notify:
+  - target: ops-slack
+    events: [RolloutHalted, FleetError]
+  - { target: pager, severity: error, stages: [prod] }
+  - target: audit
+    events:
+      - Promoted
+      - DriftCorrected
+    severity: info
+`);
+    assert.deepEqual(p.notify, [
+      { target: 'ops-slack', line: 7, events: ['RolloutHalted', 'FleetError'] },
+      { target: 'pager', line: 9, severity: 'error', stages: ['prod'] },
+      { target: 'audit', line: 10, events: ['Promoted', 'DriftCorrected'], severity: 'info' },
+    ]);
+    assert.equal(ok(stages).notify, undefined);
+    assert.deepEqual(ok(`${stages}notify: []\n`).notify, []);
+  });
+
+  test('an unknown event type is named with its line and the one probably meant', () => {
+    const e = one(
+      `${stages}notify:\n  - target: ops\n    events: [RolloutHalted, RollotComplete]\n`,
+      'UnknownEventType',
+    );
+    assert.equal(e.file, 'fleet.yaml');
+    assert.equal(e.line, 8);
+    assert.match(
+      e.message,
+      /^fleet\.yaml:8: notify rule #1: unknown event type 'RollotComplete'; did you mean 'RolloutComplete'\? event types are .*DriftCorrected/,
+    );
+  });
+
+  test('unknown keys, missing target, bad severity, unknown stage, nothing to hear', () => {
+    const k = one(`${stages}notify:\n  - target: ops\n    event: [FleetError]\n`, 'UnknownKey');
+    assert.equal(k.line, 8);
+    assert.match(k.message, /unknown key 'event' in notify rule #1; did you mean 'events'\?/);
+    one(`${stages}notify:\n  - events: [FleetError]\n`, 'MissingKey');
+    one(`${stages}notify:\n  - target: ops\n`, 'MissingKey');
+    one(`${stages}notify:\n  - target: Ops_Team\n    severity: error\n`, 'InvalidNotificationTarget');
+    const s = one(`${stages}notify:\n  - target: ops\n    severity: critical\n`, 'InvalidSeverity');
+    assert.match(s.message, /one of info, warning, error/);
+    const st = one(
+      `${stages}notify:\n  - target: ops\n    severity: error\n    stages: [prd]\n`,
+      'UnknownStage',
+    );
+    assert.equal(st.line, 9);
+    assert.match(st.message, /stage 'prd' is not a stage of this fleet; did you mean 'prod'\?/);
+    one(`${stages}notify: { target: ops }\n`, 'InvalidType');
+    one(`${stages}notify:\n  - target: ops\n    events: []\n`, 'InvalidType');
+  });
+
+  test('events that no rule could ever hear are refused with the reason', () => {
+    const e = one(`${stages}notify:\n  - target: ops\n    events: [FleetDeleted]\n`, 'EventNotNotifiable');
+    assert.match(e.message, /FleetDeleted cannot be notified: a deleted fleet has no rules left/);
+  });
+
+  test('a file path given by the caller is named', () => {
+    const [e] = errors(`${stages}notify:\n  - target: ops\n    events: [Nope]\n`, 'deploy/shop/fleet.yaml');
+    assert.match(e!.message, /^deploy\/shop\/fleet\.yaml:8: /);
+  });
+});

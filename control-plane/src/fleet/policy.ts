@@ -27,6 +27,14 @@ import {
   SELECTOR_OPERATORS,
   type SelectorOperator,
 } from './labels.ts';
+import {
+  isNotifyEventType,
+  NOT_NOTIFIABLE,
+  NOTIFY_EVENT_TYPES,
+  type NotifyRule,
+  SEVERITIES,
+  type Severity,
+} from './notify.ts';
 import { isRevision } from './revision.ts';
 import { findVariables, isBuiltinVariable } from './substitute.ts';
 
@@ -107,6 +115,8 @@ export type FleetPolicy = {
   /** Extra variables for manifests: `${key}`; values may use the built-in variables. */
   substitute: Record<string, string>;
   apply: ApplyPolicy;
+  /** Who is told of which events (notify.ts); absent when fleet.yaml has no `notify:`. */
+  notify?: NotifyRule[];
 };
 
 export type PolicyResult = { ok: true; policy: FleetPolicy } | { ok: false; errors: Problem[] };
@@ -127,7 +137,7 @@ export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = {
   progressDeadlineSeconds: 600,
 };
 
-const TOP_KEYS = ['manifests', 'helm', 'kustomize', 'stages', 'overrides', 'substitute', 'apply'];
+const TOP_KEYS = ['manifests', 'helm', 'kustomize', 'stages', 'overrides', 'substitute', 'apply', 'notify'];
 const STAGE_KEYS = ['name', 'selector', 'revision', 'requires', 'rollout', 'helm', 'kustomize'];
 const HELM_KEYS = [
   'chart',
@@ -147,6 +157,7 @@ const SELECTOR_KEYS = ['matchLabels', 'matchExpressions'];
 const EXPRESSION_KEYS = ['key', 'operator', 'values'];
 const ROLLOUT_KEYS = ['maxUnavailable', 'progressDeadline'];
 const APPLY_KEYS = ['force', 'prune', 'allowEmpty', 'correctDrift'];
+const NOTIFY_KEYS = ['target', 'events', 'stages', 'severity'];
 const RESERVED_VARIABLES = ['stage', 'revision', 'cluster'];
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -313,6 +324,7 @@ export function parsePolicy(text: string, file = 'fleet.yaml'): PolicyResult {
   let stagesNode: unknown = null;
   const sources: { key: Source; node: unknown }[] = [];
   let overridesNode: unknown = null;
+  let notifyNode: unknown = null;
   for (const [key, value, keyNode] of r.entries(root, 'fleet.yaml', TOP_KEYS)) {
     if (key === 'manifests') {
       sources.push({ key, node: keyNode });
@@ -333,6 +345,10 @@ export function parsePolicy(text: string, file = 'fleet.yaml'): PolicyResult {
       policy.overrides = readOverrides(r, value);
     } else if (key === 'substitute') policy.substitute = readSubstitute(r, value);
     else if (key === 'apply') readApply(r, value, policy.apply);
+    else if (key === 'notify') {
+      notifyNode = value;
+      policy.notify = readNotify(r, value);
+    }
   }
   if (sources.length > 1) {
     r.add(
@@ -343,6 +359,7 @@ export function parsePolicy(text: string, file = 'fleet.yaml'): PolicyResult {
   }
   policy.source = sources[0]?.key ?? 'manifests';
   checkSourceSpecificKeys(r, policy, stagesNode, overridesNode);
+  checkNotifyStages(r, policy, notifyNode);
   if (policy.stages.length === 0) {
     r.add(
       'NoStages',
@@ -957,6 +974,125 @@ function readApply(r: Reader, node: unknown, apply: ApplyPolicy): void {
     const b = r.boolean(value, `apply.${key}`);
     if (b !== null) apply[key as keyof ApplyPolicy] = b;
   }
+}
+
+/** `notify:` — a list of rules, each `{ target, events?, stages?, severity? }` (notify.ts). */
+function readNotify(r: Reader, node: unknown): NotifyRule[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    r.add(
+      'InvalidType',
+      node,
+      'notify must be a list of rules, e.g. `notify: [{ target: ops, events: [RolloutHalted, FleetError] }]`',
+    );
+    return [];
+  }
+  const rules: NotifyRule[] = [];
+  (node.items as unknown[]).forEach((item, i) => {
+    const where = `notify rule #${i + 1}`;
+    const byKey = new Map(r.entries(item, where, NOTIFY_KEYS).map(([k, v]) => [k, v]));
+    if (!isMap(item)) return;
+    const before = r.problems.length;
+    const rule: NotifyRule = { target: '' };
+    const line = r.line(item);
+    if (line !== undefined) rule.line = line;
+    if (!byKey.has('target')) {
+      r.add(
+        'MissingKey',
+        item,
+        `${where} has no target; add e.g. \`target: ops-slack\` (a notification target's name)`,
+      );
+    } else {
+      const target = r.string(byKey.get('target'), `${where} target`);
+      if (target !== null && !DNS_LABEL.test(target)) {
+        r.add(
+          'InvalidNotificationTarget',
+          byKey.get('target'),
+          `${where}: target '${target}' is not a target name; targets are named with lowercase letters, digits and '-', at most 63`,
+        );
+      } else if (target !== null) rule.target = target;
+    }
+    if (byKey.has('events')) {
+      const events = readNames(r, byKey.get('events'), `${where} events`, 'e.g. [RolloutHalted, FleetError]');
+      for (const { text, node: at } of events) {
+        const reason = Object.hasOwn(NOT_NOTIFIABLE, text)
+          ? NOT_NOTIFIABLE[text as keyof typeof NOT_NOTIFIABLE]
+          : undefined;
+        if (reason) {
+          r.add('EventNotNotifiable', at, `${where}: ${text} cannot be notified: ${reason}`);
+        } else if (!isNotifyEventType(text)) {
+          r.add(
+            'UnknownEventType',
+            at,
+            `${where}: unknown event type '${text}'; ${suggest(text, [...NOTIFY_EVENT_TYPES])}event types are ${NOTIFY_EVENT_TYPES.join(', ')}`,
+          );
+        } else if (!rule.events?.includes(text)) rule.events = [...(rule.events ?? []), text];
+      }
+    }
+    if (byKey.has('stages')) {
+      const stages = readNames(r, byKey.get('stages'), `${where} stages`, 'e.g. [prod]');
+      rule.stages = stages.map((s) => s.text);
+    }
+    if (byKey.has('severity')) {
+      const text = r.string(byKey.get('severity'), `${where} severity`);
+      if (text !== null && !SEVERITIES.includes(text as Severity)) {
+        r.add(
+          'InvalidSeverity',
+          byKey.get('severity'),
+          `${where}: severity '${text}' is not one of ${SEVERITIES.join(', ')} (the least severity the rule hears)`,
+        );
+      } else if (text !== null) rule.severity = text as Severity;
+    }
+    if (!byKey.has('events') && !byKey.has('severity')) {
+      r.add(
+        'MissingKey',
+        item,
+        `${where} names no events; add e.g. \`events: [RolloutHalted, FleetError]\`, or \`severity: error\` for every event that severe`,
+      );
+    }
+    if (r.problems.length === before) rules.push(rule);
+  });
+  return rules;
+}
+
+/** A non-empty flow or block list of plain names, with the node of each (for its line). */
+function readNames(
+  r: Reader,
+  node: unknown,
+  where: string,
+  example: string,
+): { text: string; node: unknown }[] {
+  if (!isSeq(node) || node.items.length === 0) {
+    r.add('InvalidType', node, `${where} must be a non-empty list, ${example}`);
+    return [];
+  }
+  const out: { text: string; node: unknown }[] = [];
+  for (const item of node.items as unknown[]) {
+    const text = r.string(item, where);
+    if (text !== null) out.push({ text, node: item });
+  }
+  return out;
+}
+
+/** A rule's `stages` must name stages of this fleet.yaml (a typo would silence the rule). */
+function checkNotifyStages(r: Reader, policy: FleetPolicy, notifyNode: unknown): void {
+  if (!isSeq(notifyNode) || !policy.notify) return;
+  const names = policy.stages.map((s) => s.name).filter(Boolean);
+  if (names.length === 0) return;
+  (notifyNode.items as unknown[]).forEach((item, i) => {
+    const stagesNode = isMap(item) ? (item as YAMLMap).get('stages', true) : undefined;
+    if (!isSeq(stagesNode)) return;
+    for (const at of stagesNode.items as unknown[]) {
+      const text = scalarText(at);
+      if (text !== null && !names.includes(text)) {
+        r.add(
+          'UnknownStage',
+          at,
+          `notify rule #${i + 1}: stage '${text}' is not a stage of this fleet; ${suggest(text, names)}stages are ${names.join(', ')}`,
+        );
+      }
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

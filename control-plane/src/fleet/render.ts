@@ -371,7 +371,7 @@ function fromTemplate(file: ManifestFile, resolve: (name: string) => Resolution)
     // The canonical JSON is the template's with the values put in (holes are never keys).
     rememberCanonical(
       object,
-      fill(canonicalJson(item.object), (v) => JSON.stringify(v).slice(1, -1)),
+      fill(canonicalObject(item.object), (v) => JSON.stringify(v).slice(1, -1)),
     );
     located[i] = { ...item, object };
   }

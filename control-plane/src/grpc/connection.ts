@@ -7,6 +7,8 @@
 import {
   type ConnectRequest,
   type ConnectResponse,
+  type DiffRequest,
+  type DiffResult,
   type Hello,
   ReportOutcome,
   type ReportStatusRequest,
@@ -51,6 +53,8 @@ export class AgentConnection {
   #running: Promise<void> | undefined;
   #again = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Previews asked of the agent, by id, until answered or given up. */
+  readonly #previews = new Map<string, (result: DiffResult | null) => void>();
   /** Resolves when the stream is over, for whatever reason. */
   readonly done: Promise<void>;
 
@@ -62,6 +66,7 @@ export class AgentConnection {
       const finish = () => {
         this.#closed = true;
         clearInterval(this.#heartbeat);
+        for (const answer of this.#previews.values()) answer(null);
         resolve();
       };
       call.on('end', () => {
@@ -99,6 +104,10 @@ export class AgentConnection {
       case 'heartbeat':
         await this.#touch();
         return;
+      case 'diffResult': {
+        this.#previews.get(msg.kind.value.id)?.(msg.kind.value);
+        return;
+      }
       case 'report':
         // Not awaited: reports are acknowledged one by one, each once it is enqueued, and a
         // slow enqueue must not hold up the acks and heartbeats behind it.
@@ -248,6 +257,24 @@ export class AgentConnection {
     this.close(grpcStatus.INTERNAL, err instanceof Error ? err.message : String(err));
   }
 
+  /**
+   * Asks the agent what applying a bundle would change (it dry-runs it); resolves with its
+   * answer, or null when the deadline passes or the stream ends first.
+   */
+  preview(request: DiffRequest): Promise<DiffResult | null> {
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(null), Math.max(0, Number(request.deadlineUnixMs) - Date.now()));
+      const answer = (result: DiffResult | null) => {
+        clearTimeout(timer);
+        this.#previews.delete(request.id);
+        resolve(result);
+      };
+      this.#previews.set(request.id, answer);
+      this.#write({ kind: { $case: 'diffRequest', value: request } });
+    });
+  }
+
   /** Ends the stream with a status the agent sees (e.g. UNAUTHENTICATED after deletion). */
   close(code: number, details: string): void {
     if (this.#closed) return;
@@ -268,6 +295,10 @@ export class ConnectionManager {
 
   has(cluster: string): boolean {
     return this.#connections.has(cluster);
+  }
+
+  get(cluster: string): AgentConnection | undefined {
+    return this.#connections.get(cluster);
   }
 
   add(connection: AgentConnection): void {

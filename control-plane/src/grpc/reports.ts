@@ -70,6 +70,15 @@ export function toClusterFleetStatus(cluster: string, sequence: number, s: Fleet
       reason: o.reason,
       message: o.message,
       drifted: o.drifted,
+      ...(o.driftCorrectedAtUnixMs
+        ? {
+            lastDrift: {
+              changes: o.driftChanges,
+              managers: o.driftManagers,
+              correctedAt: new Date(o.driftCorrectedAtUnixMs).toISOString(),
+            },
+          }
+        : {}),
     })),
     driftCorrections: s.driftCorrections,
     observedAt: new Date(s.observedAtUnixMs || Date.now()).toISOString(),

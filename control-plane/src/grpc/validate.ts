@@ -30,6 +30,8 @@ export const REPORT_LIMITS = {
   objects: 100_000,
   /** Fleets an agent may say it runs in one Hello. */
   running: 10_000,
+  /** Entries of an object's last drift correction (changed fields, field managers). */
+  driftEntries: 64,
 } as const;
 
 const PHASES = new Set<number>([
@@ -100,6 +102,16 @@ export function reportProblem(sequence: number, status: FleetStatus | undefined,
     ] as const) {
       const problem = tooLong(o[key], max, `${where}.${key}`);
       if (problem) return problem;
+    }
+    for (const key of ['driftChanges', 'driftManagers'] as const) {
+      const list = o[key] ?? [];
+      if (list.length > REPORT_LIMITS.driftEntries) {
+        return `${where}.${key} has ${list.length} entries; at most ${REPORT_LIMITS.driftEntries} are accepted`;
+      }
+      for (const [j, entry] of list.entries()) {
+        const problem = tooLong(entry, REPORT_LIMITS.message, `${where}.${key}[${j}]`);
+        if (problem) return problem;
+      }
     }
   }
   return null;

@@ -2,11 +2,11 @@
 // the reconciler learned (head, last good revision, errors, rollout state per stage).
 // Credentials live in fields of their own that no read path returns to the API, sealed with
 // the installation's secret key (store/secrets.ts), so Redis and its backups hold no password.
-import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.ts';
 import { EMPTY_STATE, type FleetState } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { ChartCredentials } from '../render/helm.ts';
+import type { RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
 import { script } from '../store/script.ts';
 import { SealedSecretError, SecretBox } from '../store/secrets.ts';
@@ -50,12 +50,20 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 `);
 
+// KEYS: fleet hash. ARGV: spec, sealed credentials, sealed chart credentials, state. The whole
+// hash at once, or nothing when the name is taken: a reader never finds a spec without the rest.
+const createFleet = script(`
+if redis.call('HEXISTS', KEYS[1], 'spec') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'credentials', ARGV[2], 'chartCredentials', ARGV[3], 'state', ARGV[4])
+return 1
+`);
+
 export class FleetStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #secrets: SecretBox;
 
-  constructor(redis: Redis, keys: Keys, secrets: SecretBox) {
+  constructor(redis: RedisClient, keys: Keys, secrets: SecretBox) {
     this.#redis = redis;
     this.#keys = keys;
     this.#secrets = secrets;
@@ -66,22 +74,27 @@ export class FleetStore {
     credentials: RepoCredentials,
     chartCredentials: ChartCredentials = {},
   ): Promise<void> {
-    const created = await this.#redis.hsetnx(this.#keys.fleet(spec.name), 'spec', JSON.stringify(spec));
+    const created = await createFleet(
+      this.#redis,
+      [this.#keys.fleet(spec.name)],
+      [
+        JSON.stringify(spec),
+        this.#seal(spec.name, 'credentials', JSON.stringify(credentials)),
+        this.#seal(spec.name, 'chartCredentials', JSON.stringify(chartCredentials)),
+        JSON.stringify(EMPTY_STATE),
+      ],
+    );
     if (!created)
       throw new ApiError(
         409,
         'FleetExists',
         `fleet ${spec.name} already exists; delete it first or pick another name`,
       );
-    await this.#redis
-      .multi()
-      .hset(this.#keys.fleet(spec.name), {
-        credentials: this.#seal(spec.name, 'credentials', JSON.stringify(credentials)),
-        chartCredentials: this.#seal(spec.name, 'chartCredentials', JSON.stringify(chartCredentials)),
-        state: JSON.stringify(EMPTY_STATE),
-      })
-      .sadd(this.#keys.fleets(), spec.name)
-      .exec();
+    // Listed only once whole (the hash above is, in one script). The list is another key, in
+    // another Redis Cluster slot, so not in the same script or MULTI: a crash in between leaves
+    // a fleet that is not listed (nor polled) but is found by name; DELETE removes it, and
+    // creating it again says it exists.
+    await this.#redis.sadd(this.#keys.fleets(), spec.name);
   }
 
   async get(name: string): Promise<{ spec: FleetSpec; state: FleetState }> {
@@ -170,11 +183,10 @@ export class FleetStore {
   async specs(): Promise<FleetSpec[]> {
     const names = await this.names();
     if (names.length === 0) return [];
-    const read = this.#redis.pipeline();
-    for (const name of names) read.hget(this.#keys.fleet(name), 'spec');
-    return ((await read.exec()) ?? []).flatMap(([, json]) =>
-      typeof json === 'string' ? [JSON.parse(json) as FleetSpec] : [],
-    );
+    // Not a pipeline: fleets' keys are in many Redis Cluster slots. Auto-pipelining sends these
+    // in one write per node all the same.
+    const specs = await Promise.all(names.map((name) => this.#redis.hget(this.#keys.fleet(name), 'spec')));
+    return specs.flatMap((json) => (typeof json === 'string' ? [JSON.parse(json) as FleetSpec] : []));
   }
 
   async list(): Promise<{ spec: FleetSpec; state: FleetState }[]> {

@@ -15,7 +15,7 @@
 // Requests are numbered: a caller that must see the pass it asked for (the API's sync) waits
 // until the fleet's `served` number reaches its own, whichever replica ran that pass.
 // Times come from Redis (TIME), so replicas' clocks do not matter.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/connect.ts';
 import { type Script, script } from '../store/script.ts';
 
 const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
@@ -80,13 +80,17 @@ export type Claim =
   | { acquired: false; request: number };
 
 export class FleetLeases {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: (fleet: string) => string;
   readonly #holder: string;
   /** How long a lease lasts without renewal: how soon a dead holder's fleets move. */
   readonly ttlMs: number;
 
-  constructor(redis: Redis, key: (fleet: string) => string, options: { holder: string; ttlMs: number }) {
+  constructor(
+    redis: RedisClient,
+    key: (fleet: string) => string,
+    options: { holder: string; ttlMs: number },
+  ) {
     this.#redis = redis;
     this.#key = key;
     this.#holder = options.holder;

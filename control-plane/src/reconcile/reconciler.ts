@@ -33,6 +33,7 @@ import {
   type RenderOutcome,
   renderBundle,
 } from '../fleet/index.ts';
+import { unknownTargets } from '../fleet/notify.ts';
 import {
   DEFAULT_READ_LIMITS,
   type DirContents,
@@ -41,6 +42,7 @@ import {
   type ReadLimits,
   type RepoCredentials,
 } from '../git/mirror.ts';
+import type { NotificationTargets } from '../notifications/targets.ts';
 import type { ClusterRegistry } from '../registry/clusters.ts';
 import type { ChartCredentials } from '../render/helm.ts';
 import type { RenderCluster, SourceRenderer } from '../render/renderer.ts';
@@ -54,6 +56,8 @@ export interface ReconcilerDeps {
   store: FleetStore;
   /** One writer per fleet across replicas. */
   leases: FleetLeases;
+  /** The names notify: rules may use. */
+  notificationTargets: Pick<NotificationTargets, 'names'>;
   registry: ClusterRegistry;
   desired: DesiredStateStore;
   ingestion: StatusIngestion;
@@ -80,6 +84,15 @@ class LeaseLost extends Error {
     super(`fleet ${fleet}: another replica holds the lease now`);
   }
 }
+
+/** One cluster of a preview: its bundle, or why it does not render. */
+export type PreviewTarget = {
+  cluster: string;
+  stage: string;
+  bundle?: Bundle;
+  apply?: FleetPolicy['apply'];
+  problems?: Problem[];
+};
 
 /** What a Helm fleet's render needs beyond Git: the registry's credentials and the versions resolved. */
 type ChartContext = { credentials: ChartCredentials; versions: Record<string, string> };
@@ -129,21 +142,20 @@ export class FleetReconciler {
 
   /**
    * Reconciles one fleet; `fetch: false` re-plans from the last fetched head (status changes).
-   * Resolves with the state after a pass that began after this call, whichever replica ran it;
-   * `wait: false` only makes sure such a pass will run (a webhook, a poll, a status report).
+   * Resolves with the state after a pass that began after this call, whichever replica ran it.
+   * Triggers that need no answer (a webhook, a poll, a status report) use `request`.
    */
-  async sync(name: string, options: { fetch: boolean; wait?: boolean }): Promise<FleetState> {
-    const wait = options.wait ?? true;
+  async sync(name: string, options: { fetch: boolean }): Promise<FleetState> {
     const running = this.#running.get(name);
     if (running) {
       this.#again.set(name, (this.#again.get(name) ?? false) || options.fetch);
-      return wait ? running : (await this.#deps.store.get(name)).state;
+      return running;
     }
     const { claim, done } = this.#start(name, options.fetch);
     const c = await claim;
     if (c?.acquired) return done;
     // Another replica holds the fleet and owes this pass (recorded in Redis); or no such fleet.
-    if (c && wait) await this.#waitServed(name, c.request);
+    if (c) await this.#waitServed(name, c.request);
     return (await this.#deps.store.get(name)).state; // throws FleetNotFound
   }
 
@@ -187,6 +199,75 @@ export class FleetReconciler {
     return { claim, done };
   }
 
+  /**
+   * Renders `ref` (a commit of the repository, full or abbreviated, or a branch, fetched now)
+   * for each cluster its own fleet.yaml would put in a stage, as a promotion or a merge of it
+   * would deploy it: for the diff people look at before they merge or promote. Writes nothing
+   * but the mirror's branch ref and the bundles (content-addressed, collected when unused).
+   */
+  async preview(
+    name: string,
+    ref: string,
+    filter: { stage?: string; cluster?: string },
+  ): Promise<
+    | { ok: true; revision: string; targets: PreviewTarget[] }
+    | { ok: false; revision: string | null; problems: Problem[] }
+  > {
+    const { spec } = await this.#deps.store.get(name);
+    const [credentials, chartCredentials] = await Promise.all([
+      this.#deps.store.credentials(name),
+      this.#deps.store.chartCredentials(name),
+    ]);
+    const mirror = this.mirror(spec, credentials);
+    const commit = await this.#resolveRef(mirror, spec, ref);
+    const revision = await this.#read(mirror, spec, commit);
+    if (!revision.policy.ok || revision.problems.length > 0) {
+      return {
+        ok: false,
+        revision: commit,
+        problems: [...revision.problems, ...(revision.policy.ok ? [] : revision.policy.errors)],
+      };
+    }
+    const policy = revision.policy.policy;
+    const clusters = await this.#deps.registry.list();
+    const { stageOf } = assignStages(policy, clusters);
+    const chart: ChartContext = { credentials: chartCredentials, versions: {} };
+    const targets = clusters.filter(
+      (c) =>
+        stageOf[c.name] &&
+        (!filter.stage || stageOf[c.name] === filter.stage) &&
+        (!filter.cluster || c.name === filter.cluster),
+    );
+    const rendered = await Promise.all(
+      targets.map(async (cluster): Promise<PreviewTarget> => {
+        const stage = stageOf[cluster.name] as string;
+        const r = await this.#render(spec, revision, policy, stage, cluster, chart);
+        if (!r.ok) return { cluster: cluster.name, stage, problems: r.errors };
+        return { cluster: cluster.name, stage, bundle: r.bundle, apply: policy.apply };
+      }),
+    );
+    await this.#deps.desired.putBundles(
+      rendered.flatMap((t) =>
+        t.bundle ? [{ digest: t.bundle.digest, encode: () => encodeBundle(t.bundle as Bundle) }] : [],
+      ),
+    );
+    return { ok: true, revision: commit, targets: rendered };
+  }
+
+  /** A commit id (full or abbreviated) known to the mirror, else a branch fetched now. */
+  async #resolveRef(mirror: GitMirror, spec: FleetSpec, ref: string): Promise<string> {
+    if (/^[0-9a-f]{4,40}$/.test(ref)) {
+      // The fleet's branch first: a commit pushed since the last fetch is then known too.
+      await mirror.fetch(spec.branch);
+      try {
+        return await git.expandOid({ fs, gitdir: mirror.dir, oid: ref });
+      } catch {
+        // not a commit we have: try it as a branch name
+      }
+    }
+    return mirror.fetch(ref);
+  }
+
   /** Fleets whose lease holder died with a pass unfinished or owed: this replica takes them over. */
   async takeOver(): Promise<string[]> {
     const due = await this.#deps.leases.due(await this.#deps.store.names());
@@ -198,7 +279,7 @@ export class FleetReconciler {
     return due;
   }
 
-  async syncAll(options: { fetch: boolean; wait?: boolean }): Promise<void> {
+  async syncAll(options: { fetch: boolean }): Promise<void> {
     const names = await this.#deps.store.names();
     await Promise.all(names.map((n) => this.sync(n, options).catch(() => undefined)));
   }
@@ -472,14 +553,17 @@ export class FleetReconciler {
   /** Writes the pass's state and publishes its events, under the lease (FleetStore.commit). */
   async #commit(name: string, lease: Lease, outcome: PassOutcome): Promise<FleetState> {
     const now = new Date();
+    const encoded = outcome.events.map((e) => encodeEvent(e, now));
     const written = await this.#deps.store.commit(
       name,
       lease.token,
       outcome.state,
-      outcome.events.map((e) => encodeEvent(e, now)),
+      encoded,
       this.#deps.events.channelName,
     );
     if (!written) throw new LeaseLost(name);
+    // Published by the commit script; recorded here, right after (see Events.record).
+    await this.#deps.events.record(encoded);
     return outcome.state;
   }
 
@@ -620,6 +704,8 @@ export class FleetReconciler {
     const policy = revision.policy.policy;
     const dropped = dropsEveryCluster(policy, previousPolicy, clusters, revision.policyFile);
     if (dropped) return [dropped];
+    const missing = unknownTargets(policy, await this.#deps.notificationTargets.names(), revision.policyFile);
+    if (missing.length > 0) return missing;
     const { stageOf } = assignStages(policy, clusters);
     const followers = policy.stages.filter((s) => !s.revision).map((s) => s.name);
     const targets = clusters.filter((c) => followers.includes(stageOf[c.name] ?? ''));

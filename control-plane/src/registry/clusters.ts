@@ -1,11 +1,12 @@
 // The cluster registry in Redis: registration with a one-time bootstrap token, the exchange
 // of that token for a per-cluster credential, authentication, labels, connection state and
 // deletion (which revokes the credential and tells every replica to close the live stream).
-import type { Redis } from 'ioredis';
 import { ApiError, invalid, notFound } from '../errors.ts';
 import type { Events } from '../events.ts';
 import { apiVersionsDigest } from '../fleet/helm.ts';
+import type { RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
+import { script } from '../store/script.ts';
 import { clusterOfCredential, hashesEqual, hashToken, newBootstrapToken, newCredential } from './tokens.ts';
 
 export interface Cluster {
@@ -76,8 +77,16 @@ export interface AgentInfo {
 const TOUCH_INTERVAL_MS = 5000;
 const TOUCH_IF_EXISTS = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeen', ARGV[1]) end`;
 
+// KEYS: cluster record. ARGV: name, labels, createdAt. The whole record at once, or nothing when
+// the name is taken: a reader never finds a half-registered cluster.
+const createCluster = script(`
+if redis.call('HEXISTS', KEYS[1], 'name') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'labels', ARGV[2], 'createdAt', ARGV[3], 'connected', '0')
+return 1
+`);
+
 export class ClusterRegistry {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #events: Events;
   readonly #bootstrapTtlSeconds: number;
@@ -86,7 +95,7 @@ export class ClusterRegistry {
   /** Lists of API versions by digest: content-addressed, so never stale. */
   readonly #capabilities = new Map<string, Promise<readonly string[]>>();
 
-  constructor(redis: Redis, keys: Keys, events: Events, options: { bootstrapTtlSeconds: number }) {
+  constructor(redis: RedisClient, keys: Keys, events: Events, options: { bootstrapTtlSeconds: number }) {
     this.#redis = redis;
     this.#keys = keys;
     this.#events = events;
@@ -95,20 +104,22 @@ export class ClusterRegistry {
 
   async register(name: string, labels: Record<string, string>): Promise<Registration> {
     validateClusterName(name);
-    const created = await this.#redis.hsetnx(this.#keys.cluster(name), 'name', name);
-    if (created === 0) {
+    const created = await createCluster(
+      this.#redis,
+      [this.#keys.cluster(name)],
+      [name, JSON.stringify(labels), new Date().toISOString()],
+    );
+    if (!created) {
       throw new ApiError(
         409,
         'ClusterExists',
         `cluster ${name} is already registered; delete it first or pick another name`,
       );
     }
-    const createdAt = new Date().toISOString();
-    await this.#redis
-      .multi()
-      .hset(this.#keys.cluster(name), { labels: JSON.stringify(labels), createdAt, connected: '0' })
-      .sadd(this.#keys.clusters(), name)
-      .exec();
+    // Listed once its record is whole. The list is in another Redis Cluster slot than the
+    // record, so not in the same script or MULTI: a crash in between leaves a cluster that is
+    // not listed but is found by name (registering it again says it exists; DELETE removes it).
+    await this.#redis.sadd(this.#keys.clusters(), name);
     const { token, expiresAt } = await this.#issueBootstrapToken(name);
     await this.#events.publish({ type: 'ClusterRegistered', cluster: name });
     return { cluster: await this.get(name), bootstrapToken: token, expiresAt };
@@ -124,13 +135,15 @@ export class ClusterRegistry {
   async #issueBootstrapToken(name: string): Promise<{ token: string; expiresAt: string }> {
     const token = newBootstrapToken();
     const hash = hashToken(token);
+    // Token keys are named by the token's hash (an agent presents only the token), so they are
+    // in other Redis Cluster slots than the record: no MULTI. The order fails closed: the old
+    // token dies first; a crash after that leaves no usable token (the caller got an error and
+    // asks again), and one after the SET leaves a new token that nobody was given, which
+    // expires with its TTL.
     const previous = await this.#redis.hget(this.#keys.cluster(name), 'bootstrapHash');
-    const tx = this.#redis
-      .multi()
-      .set(this.#keys.bootstrap(hash), name, 'EX', this.#bootstrapTtlSeconds)
-      .hset(this.#keys.cluster(name), 'bootstrapHash', hash);
-    if (previous) tx.del(this.#keys.bootstrap(previous));
-    await tx.exec();
+    if (previous) await this.#redis.del(this.#keys.bootstrap(previous));
+    await this.#redis.set(this.#keys.bootstrap(hash), name, 'EX', this.#bootstrapTtlSeconds);
+    await this.#redis.hset(this.#keys.cluster(name), 'bootstrapHash', hash);
     return { token, expiresAt: new Date(Date.now() + this.#bootstrapTtlSeconds * 1000).toISOString() };
   }
 
@@ -187,13 +200,10 @@ export class ClusterRegistry {
   async list(): Promise<Cluster[]> {
     const names = await this.names();
     if (names.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    for (const name of names) pipeline.hgetall(this.#keys.cluster(name));
-    const results = (await pipeline.exec()) ?? [];
-    return results
-      .map(([, h]) => h as Record<string, string>)
-      .filter((h) => h?.name)
-      .map(toCluster);
+    // Not a pipeline: each cluster's record is in its own Redis Cluster slot. Auto-pipelining
+    // sends these in one write per node all the same.
+    const records = await Promise.all(names.map((name) => this.#redis.hgetall(this.#keys.cluster(name))));
+    return records.filter((h) => h?.name).map(toCluster);
   }
 
   async setLabels(name: string, labels: Record<string, string>): Promise<Cluster> {
@@ -207,16 +217,22 @@ export class ClusterRegistry {
   async delete(name: string): Promise<void> {
     const h = await this.#redis.hgetall(this.#keys.cluster(name));
     if (!h.name) throw notFound('ClusterNotFound', `cluster ${name} is not registered`);
-    const tx = this.#redis
-      .multi()
-      .del(this.#keys.cluster(name))
-      .srem(this.#keys.clusters(), name)
-      .del(this.#keys.desired(name))
-      .del(this.#keys.status(name))
-      .del(this.#keys.sequence(name))
-      .del(this.#keys.reportSequence(name));
-    if (h.bootstrapHash) tx.del(this.#keys.bootstrap(h.bootstrapHash));
-    await tx.exec();
+    // Everything of the cluster's own is in its slot ({name}): one DEL, atomic on a Redis
+    // Cluster too. The record goes first, with it the credential: from then on the agent is
+    // refused and its reports are dropped (STORE_IF_NEWER checks the record), so no history
+    // comes back after this. The list and the token key are elsewhere; left behind by a crash,
+    // a listed name without a record is skipped by list() and taken again by register().
+    const fleets = (await this.#redis.hkeys(this.#keys.status(name))).filter((f) => !f.includes('#'));
+    await this.#redis.del(
+      this.#keys.cluster(name),
+      this.#keys.desired(name),
+      this.#keys.status(name),
+      this.#keys.sequence(name),
+      this.#keys.reportSequence(name),
+      ...fleets.map((fleet) => this.#keys.statusHistory(name, fleet)),
+    );
+    await this.#redis.srem(this.#keys.clusters(), name);
+    if (h.bootstrapHash) await this.#redis.del(this.#keys.bootstrap(h.bootstrapHash));
     await this.#events.publish({ type: 'ClusterDeleted', cluster: name });
   }
 

@@ -1,6 +1,7 @@
 // API authentication in one hook: bearer tokens with roles. A viewer may read; writing
 // needs admin. Webhooks authenticate by HMAC signature instead (routes/webhooks.ts), and the
-// probes and metrics are open so that kubelets and Prometheus can reach them.
+// probes and metrics are open so that kubelets and Prometheus can reach them, and so are the
+// dashboard's page and files (routes with `config: { public: true }`), whose API calls carry a token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
@@ -18,6 +19,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller?: { name: string; role: Role };
   }
+  interface FastifyContextConfig {
+    /** Served without a token: the dashboard's page and static files (dashboard/routes.ts), which hold no data. */
+    public?: boolean;
+  }
 }
 
 const OPEN = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/api/v1/webhooks/git']);
@@ -28,7 +33,7 @@ export function registerAuth(app: FastifyInstance, tokens: ApiToken[]): void {
   const known = tokens.map((t) => ({ ...t, hash: digest(t.token) }));
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const path = request.url.split('?')[0] ?? '';
-    if (OPEN.has(path)) return;
+    if (OPEN.has(path) || request.routeOptions.config?.public) return;
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
     if (!token) {

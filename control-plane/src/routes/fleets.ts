@@ -65,6 +65,8 @@ export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetS
             previousRevision: rollout.previousRevision,
             wave: rollout.currentWave + 1,
             waves: rollout.waves.length,
+            /** The clusters of each wave, in order (the dashboard shows which wave is moving). */
+            waveClusters: rollout.waves,
             reason: rollout.reason ?? null,
           }
         : null,
@@ -217,9 +219,11 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         spec.name,
         clusters.map((c) => c.name),
       );
+      // All in flight at once: ten thousand sequential round trips would take seconds.
+      const desiredOf = await Promise.all(clusters.map((c) => cp.desired.getOne(c.name, spec.name)));
       const items = [];
-      for (const cluster of clusters) {
-        const desired = await cp.desired.getOne(cluster.name, spec.name);
+      for (const [i, cluster] of clusters.entries()) {
+        const desired = desiredOf[i];
         const status = statuses.get(cluster.name);
         if (!desired && !status && !stageOf[cluster.name]) continue;
         items.push({

@@ -1,4 +1,4 @@
-// Probes, metrics and server-sent events.
+// Probes and metrics (events: routes/events.ts).
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 
@@ -43,32 +43,4 @@ export function systemRoutes(app: FastifyInstance, cp: ControlPlane): void {
       '',
     ].join('\n');
   });
-
-  app.get(
-    '/api/v1/events',
-    {
-      schema: {
-        summary: 'Server-sent events: registrations, syncs, desired-state and status changes, rollouts',
-        tags: ['events'],
-      },
-    },
-    async (request, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-      });
-      res.write(': connected\n\n');
-      const unsubscribe = await cp.events.subscribe((event) => {
-        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-      });
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
-      request.raw.on('close', () => {
-        clearInterval(keepalive);
-        unsubscribe();
-      });
-    },
-  );
 }

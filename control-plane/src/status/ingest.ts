@@ -6,8 +6,9 @@
 // stored, so a re-sent or reordered report never overwrites a newer one.
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Events } from '../events.ts';
-import { bullConnection, bullQueueConnection } from '../store/bull.ts';
+import { type Events, encodeEvent, eventId } from '../events.ts';
+import { type BullConnection, bullConnection, bullPrefix, bullQueueConnection } from '../store/bull.ts';
+import { nodeOf, type RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
 import { script } from '../store/script.ts';
 import { inSpan, telemetry } from '../telemetry.ts';
@@ -22,7 +23,9 @@ export interface StatusJob {
 }
 
 // KEYS: status hash, history list, report-seq, cluster. ARGV: fleet, sequence, json, history
-// length, phase, revision, cluster name, events channel, time. Stores the report unless it is
+// length, phase, revision, cluster name, events channel, time, event id, drift corrections so
+// far, the DriftCorrected event to publish if that count grew. Returns {1, StatusChanged or '',
+// DriftCorrected or ''} when stored: the events it published, for the history. Stores the report unless it is
 // stale or a duplicate, or its cluster was deleted meanwhile (a report from a deleted cluster is
 // dropped, not resurrected); returns 1 when stored, false otherwise. When the phase or revision
 // changed it publishes StatusChanged itself: heartbeats that change nothing are stored but not
@@ -60,19 +63,59 @@ redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if seq > last then redis.call('SET', KEYS[3], ARGV[2]) end
+local published = {1, '', ''}
 if previous ~= state then
   local was = string.match(previous, '^([^|]*)')
   if was == nil or was == '' then was = 'none' end
-  redis.call('PUBLISH', ARGV[8], cjson.encode({
-    type = 'StatusChanged', cluster = ARGV[7], fleet = ARGV[1], phase = ARGV[5],
+  published[2] = cjson.encode({
+    id = ARGV[10], type = 'StatusChanged', cluster = ARGV[7], fleet = ARGV[1], phase = ARGV[5],
     revision = ARGV[6], reason = was .. ' → ' .. ARGV[5], time = ARGV[9]
-  }))
+  })
+  redis.call('PUBLISH', ARGV[8], published[2])
 end
-return 1
+local drift = tonumber(ARGV[11])
+if drift > tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#drift') or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1] .. '#drift', ARGV[11])
+  if ARGV[12] ~= '' then
+    published[3] = ARGV[12]
+    redis.call('PUBLISH', ARGV[8], ARGV[12])
+  end
+end
+return published
 `;
 
 // Sent as EVALSHA: the script's 700 bytes are not sent (and hashed by Redis) with every report.
 const storeIfNewer = script(STORE_IF_NEWER);
+
+/**
+ * The DriftCorrected event of a report: which objects the agent restored, which fields had
+ * changed and who changed them (never values). '' when no object carries a correction.
+ */
+function driftEvent(cluster: string, status: ClusterFleetStatus, now: Date): string {
+  // The objects of the last correction (the agent stamps them together), not older ones.
+  const at = (o: (typeof status.objects)[number]) => (o.lastDrift ? Date.parse(o.lastDrift.correctedAt) : 0);
+  const latest = Math.max(0, ...status.objects.map(at));
+  const corrected = status.objects.filter((o) => o.lastDrift && at(o) >= latest - 1000);
+  if (corrected.length === 0) return '';
+  const what = corrected
+    .slice(0, 10)
+    .map((o) => {
+      const d = o.lastDrift as NonNullable<typeof o.lastDrift>;
+      const who = d.managers.length > 0 ? ` by ${d.managers.join(', ')}` : '';
+      return `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name} (${d.changes.join(', ')}${who})`;
+    })
+    .join('; ');
+  return encodeEvent(
+    {
+      type: 'DriftCorrected',
+      cluster,
+      fleet: status.fleet,
+      revision: status.appliedRevision || status.attemptedRevision,
+      reason: `restored ${what}${corrected.length > 10 ? ` and ${corrected.length - 10} more` : ''}`,
+    },
+    now,
+  );
+}
 
 /** A report stored on the primary but not yet on enough replicas: it is not acknowledged. */
 export class ReportNotReplicated extends Error {
@@ -83,14 +126,16 @@ export class ReportNotReplicated extends Error {
 
 export class StatusIngestion {
   readonly #queue: Queue<StatusJob>;
-  readonly #redis: Redis;
+  readonly #queueConnection: BullConnection;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #events: Events;
   #worker: Worker<StatusJob> | undefined;
+  #workerConnection: BullConnection | undefined;
   readonly #wait: { replicas: number; timeoutMs: number };
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     keys: Keys,
     events: Events,
     wait: { replicas: number; timeoutMs: number } = { replicas: 0, timeoutMs: 0 },
@@ -99,10 +144,11 @@ export class StatusIngestion {
     this.#redis = redis;
     this.#keys = keys;
     this.#events = events;
+    this.#queueConnection = bullQueueConnection(redis);
     this.#queue = new Queue<StatusJob>(QUEUE, {
-      connection: bullQueueConnection(redis),
+      connection: this.#queueConnection.connection,
       telemetry: telemetry().bullmq,
-      prefix: `${keys.prefix}:bull`,
+      prefix: bullPrefix(redis, keys.prefix),
       defaultJobOptions: {
         removeOnComplete: 1000,
         removeOnFail: 5000,
@@ -137,11 +183,17 @@ export class StatusIngestion {
 
   /**
    * Waits until enough replicas hold this process's queue writes (WAIT covers the writes of the
-   * connection it runs on: the queue's, which added the jobs).
+   * connection it runs on: the queue's, which added the jobs — on a Cluster, the queue's
+   * connection to the primary of the queue's slot).
    */
   async #replicated(): Promise<void> {
     if (this.#wait.replicas === 0) return;
-    const client = (await this.#queue.getBackend().client) as unknown as Redis;
+    const cluster = this.#queueConnection.cluster;
+    const client = cluster
+      ? nodeOf(cluster, this.#queue.toKey(''))
+      : ((await this.#queue.getBackend().client) as unknown as Redis);
+    // A Cluster between a failover and its client's slot refresh: not known to be replicated.
+    if (!client) throw new ReportNotReplicated(0, this.#wait.replicas);
     const acked = Number(await client.wait(this.#wait.replicas, this.#wait.timeoutMs));
     // Not yet on a replica: a failover now could lose it. The agent sends it again (same
     // sequence); a copy that did survive is then recognised as a duplicate.
@@ -150,6 +202,7 @@ export class StatusIngestion {
 
   /** Starts a worker in this process. Several replicas may each run one. */
   start(concurrency = 256): void {
+    this.#workerConnection = bullConnection(this.#redis);
     this.#worker = new Worker<StatusJob>(
       QUEUE,
       (job) =>
@@ -159,9 +212,9 @@ export class StatusIngestion {
           () => this.#store(job.data),
         ),
       {
-        connection: bullConnection(this.#redis),
+        connection: this.#workerConnection.connection,
         telemetry: telemetry().bullmq,
-        prefix: `${this.#keys.prefix}:bull`,
+        prefix: bullPrefix(this.#redis, this.#keys.prefix),
         concurrency,
       },
     );
@@ -170,7 +223,8 @@ export class StatusIngestion {
   }
 
   async #store({ cluster, status }: StatusJob): Promise<void> {
-    await storeIfNewer(
+    const now = new Date();
+    const result = await storeIfNewer(
       this.#redis,
       [
         this.#keys.status(cluster),
@@ -187,9 +241,18 @@ export class StatusIngestion {
         status.attemptedRevision || status.appliedRevision,
         cluster,
         this.#events.channelName,
-        new Date().toISOString(),
+        now.toISOString(),
+        eventId(now),
+        String(status.driftCorrections),
+        driftEvent(cluster, status, now),
       ],
     );
+    // Recorded once the status is: a replica dying in between loses the history entry, not the
+    // status (the event still went out on the channel).
+    if (Array.isArray(result))
+      await this.#events.record(
+        result.slice(1).filter((e): e is string => typeof e === 'string' && e !== ''),
+      );
   }
 
   /** Latest status of every fleet on a cluster. */
@@ -204,10 +267,10 @@ export class StatusIngestion {
   async ofFleet(fleet: string, clusters: string[]): Promise<Map<string, ClusterFleetStatus>> {
     const out = new Map<string, ClusterFleetStatus>();
     if (clusters.length === 0) return out;
-    const pipeline = this.#redis.pipeline();
-    for (const c of clusters) pipeline.hget(this.#keys.status(c), fleet);
-    const results = (await pipeline.exec()) ?? [];
-    results.forEach(([, json], i) => {
+    // One command per cluster, not a pipeline: on a Redis Cluster the keys are in as many
+    // slots, and auto-pipelining still sends them in one write per node (one on one server).
+    const results = await Promise.all(clusters.map((c) => this.#redis.hget(this.#keys.status(c), fleet)));
+    results.forEach((json, i) => {
       if (typeof json === 'string') out.set(clusters[i]!, JSON.parse(json) as ClusterFleetStatus);
     });
     return out;
@@ -227,5 +290,7 @@ export class StatusIngestion {
   async close(): Promise<void> {
     await this.#worker?.close();
     await this.#queue.close();
+    await this.#workerConnection?.close();
+    await this.#queueConnection.close();
   }
 }

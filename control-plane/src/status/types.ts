@@ -21,6 +21,8 @@ export interface ObjectResult {
   reason: string;
   message: string;
   drifted: boolean;
+  /** The last drift correction: the fields that had changed, who changed them, when it was restored. */
+  lastDrift?: { changes: string[]; managers: string[]; correctedAt: string };
 }
 
 export interface ClusterFleetStatus {

@@ -3,9 +3,10 @@
 // gzip'd), however many clusters run them. A change is published as DesiredStateChanged so
 // the replica holding that cluster's stream pushes it.
 import { gzipSync } from 'node:zlib';
-import type { Redis } from 'ioredis';
 import { type Events, encodeEvent } from '../events.ts';
+import { primaries, type RedisClient } from './connect.ts';
 import type { Keys } from './keys.ts';
+import { script } from './script.ts';
 
 export interface ApplySettings {
   force: boolean;
@@ -22,6 +23,10 @@ export interface DesiredEntry {
   apply: ApplySettings;
 }
 
+// Bundles are a few KB: a small window and memLevel cut zlib's per-call setup (most of the cost
+// of compressing one) to a third, with the same output size at these sizes.
+const GZIP = { level: 6, windowBits: 12, memLevel: 4 } as const;
+
 // How long a bundle no cluster's desired state names is kept: a day, far beyond the hourly
 // collection, so that a bundle being stored while the collector reads is never lost.
 const BUNDLE_GRACE_SECONDS = 24 * 3600;
@@ -30,8 +35,26 @@ const BUNDLE_GRACE_SECONDS = 24 * 3600;
 // compressed each), and for a few big shared ones.
 const BUNDLE_CACHE_BYTES = 64 * 2 ** 20;
 
+// KEYS: the cluster's desired-state hash. ARGV: fleet, entry JSON ('' = remove), events channel,
+// event. Each cluster's desired state is in its own Redis Cluster slot, so this is one script
+// per cluster rather than one pipeline for all: the compare, the write and the event that
+// follows it stay together, and the event never reaches a replica before the write it
+// announces (which it reads), as a PUBLISH sent to another node beside the write could.
+const setDesired = script(`
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if not before then return 0 end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  if before == ARGV[2] then return 0 end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`);
+
 export class DesiredStateStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #events: Events;
   /** Digests this process stored or found in Redis (bounded): not asked about again. */
@@ -40,7 +63,7 @@ export class DesiredStateStore {
   readonly #bundles = new Map<string, { data: Buffer; size: number }>();
   #bundleBytes = 0;
 
-  constructor(redis: Redis, keys: Keys, events: Events) {
+  constructor(redis: RedisClient, keys: Keys, events: Events) {
     this.#redis = redis;
     this.#keys = keys;
     this.#events = events;
@@ -57,42 +80,39 @@ export class DesiredStateStore {
   }
 
   /**
-   * Sets (entry) or removes (null) one fleet's desired state on many clusters: one pipelined
-   * read, one pipelined write of what changed, one event per changed cluster.
+   * Sets (entry) or removes (null) one fleet's desired state on many clusters: one script per
+   * cluster (all sent in one write, by auto-pipelining), each writing only what changed and
+   * announcing it; one event per changed cluster.
    */
   async setMany(fleet: string, changes: { cluster: string; entry: DesiredEntry | null }[]): Promise<number> {
     if (changes.length === 0) return 0;
-    const read = this.#redis.pipeline();
-    for (const c of changes) read.hget(this.#keys.desired(c.cluster), fleet);
-    const current = (await read.exec()) ?? [];
-    const write = this.#redis.pipeline();
-    let changed = 0;
-    changes.forEach((c, i) => {
-      const before = current[i]?.[1] as string | null | undefined;
-      const json = c.entry ? JSON.stringify(c.entry) : null;
-      if ((before ?? null) === json) return;
-      changed++;
-      if (json) write.hset(this.#keys.desired(c.cluster), fleet, json);
-      else write.hdel(this.#keys.desired(c.cluster), fleet);
-      write.publish(
-        this.#events.channelName,
-        encodeEvent({
-          type: 'DesiredStateChanged',
-          cluster: c.cluster,
-          fleet,
-          ...(c.entry ? { stage: c.entry.stage, revision: c.entry.revision } : {}),
-        }),
-      );
-    });
-    if (changed > 0) await write.exec();
-    return changed;
+    const events = changes.map((c) =>
+      encodeEvent({
+        type: 'DesiredStateChanged',
+        cluster: c.cluster,
+        fleet,
+        ...(c.entry ? { stage: c.entry.stage, revision: c.entry.revision } : {}),
+      }),
+    );
+    const results = await Promise.all(
+      changes.map((c, i) =>
+        setDesired(
+          this.#redis,
+          [this.#keys.desired(c.cluster)],
+          [fleet, c.entry ? JSON.stringify(c.entry) : '', this.#events.channelName, events[i] as string],
+        ),
+      ),
+    );
+    // What changed goes into the history too (a delivery is an event people look back on).
+    await this.#events.record(events.filter((_, i) => results[i] === 1));
+    return results.filter((r) => r === 1).length;
   }
 
   /**
    * Stores bundles under their digests (idempotent); `encode` runs only for a digest neither
    * this process nor Redis has yet: re-plans of a big fleet must not re-encode every bundle, nor
-   * ask Redis about each again. Two pipelined round trips whatever the count — one EXISTS +
-   * PERSIST per bundle, one SET per missing one — since a fleet of ten thousand clusters has as
+   * ask Redis about each again. Two round trips whatever the count — one EXISTS + PERSIST per
+   * bundle, one SET per missing one — since a fleet of ten thousand clusters has as
    * many bundles. PERSIST takes back a collector's expiry (collectBundles) from a bundle wanted
    * again; for one this process already knows, the next collection does (its grace is a day,
    * the collection hourly).
@@ -102,20 +122,23 @@ export class DesiredStateStore {
       ...new Map(bundles.filter((b) => !this.#stored.has(b.digest)).map((b) => [b.digest, b])).values(),
     ];
     if (unknown.length === 0) return;
-    const check = this.#redis.pipeline();
-    for (const b of unknown) check.exists(this.#keys.bundle(b.digest)).persist(this.#keys.bundle(b.digest));
-    const found = (await check.exec()) ?? [];
-    const write = this.#redis.pipeline();
-    let missing = 0;
+    // Single commands, not pipelines: bundles are spread over Redis Cluster slots (by digest).
+    // Auto-pipelining still sends each round in one write per node.
+    const found = await Promise.all(
+      unknown.map((b) => {
+        const key = this.#keys.bundle(b.digest);
+        return Promise.all([this.#redis.exists(key), this.#redis.persist(key)]).then(([exists]) => exists);
+      }),
+    );
+    const writes: Promise<unknown>[] = [];
     unknown.forEach((b, i) => {
-      if (found[2 * i]?.[1] === 1) return;
-      const data = gzipSync(b.encode());
-      write.set(this.#keys.bundle(b.digest), data);
+      if (found[i] === 1) return;
+      const data = gzipSync(b.encode(), GZIP);
+      writes.push(this.#redis.set(this.#keys.bundle(b.digest), data));
       // The agents of this fleet ask for it right after: this replica need not read it back.
       this.#cache(b.digest, data);
-      missing++;
     });
-    if (missing > 0) await write.exec();
+    await Promise.all(writes);
     if (this.#stored.size + unknown.length > 10_000) this.#stored.clear();
     for (const b of unknown) this.#stored.add(b.digest);
   }
@@ -132,26 +155,26 @@ export class DesiredStateStore {
     graceSeconds = BUNDLE_GRACE_SECONDS,
   ): Promise<{ bundles: number; live: number; expiring: number }> {
     const live = new Set<string>();
-    const read = this.#redis.pipeline();
-    for (const c of clusters) read.hvals(this.#keys.desired(c));
-    for (const [err, values] of (await read.exec()) ?? []) {
-      if (err) throw err;
-      for (const json of values as string[]) live.add((JSON.parse(json) as DesiredEntry).digest);
+    const desired = await Promise.all(clusters.map((c) => this.#redis.hvals(this.#keys.desired(c))));
+    for (const values of desired) {
+      for (const json of values) live.add((JSON.parse(json) as DesiredEntry).digest);
     }
     const prefix = this.#keys.bundle('');
     let bundles = 0;
     let expiring = 0;
-    for await (const keys of this.#redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
-      const write = this.#redis.pipeline();
-      for (const key of keys as string[]) {
-        bundles++;
-        if (live.has(key.slice(prefix.length))) write.persist(key);
-        else {
-          write.expire(key, graceSeconds, 'NX');
-          expiring++;
-        }
+    // SCAN sees the keys of the node it runs on: on a Redis Cluster, each primary's in turn. The
+    // writes go through the client, which sends each to wherever its key is now.
+    for (const node of primaries(this.#redis)) {
+      for await (const keys of node.scanStream({ match: `${prefix}*`, count: 1000 })) {
+        await Promise.all(
+          (keys as string[]).map((key) => {
+            bundles++;
+            if (live.has(key.slice(prefix.length))) return this.#redis.persist(key);
+            expiring++;
+            return this.#redis.expire(key, graceSeconds, 'NX');
+          }),
+        );
       }
-      if ((keys as string[]).length > 0) await write.exec();
     }
     return { bundles, live: live.size, expiring };
   }

@@ -15,7 +15,9 @@ export interface Keys {
   status(cluster: string): string;
   statusHistory(cluster: string, fleet: string): string;
   reportSequence(cluster: string): string;
-  channel(name: 'events' | 'desired' | 'clusters'): string;
+  /** The event history (a stream). */
+  events(): string;
+  channel(name: 'events' | 'desired' | 'clusters' | 'previews'): string;
 }
 
 export function keys(prefix = 'gitfleet'): Keys {
@@ -33,6 +35,7 @@ export function keys(prefix = 'gitfleet'): Keys {
     status: (cluster) => `${prefix}:status:{${cluster}}`,
     statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
     reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,
+    events: () => `${prefix}:events`,
     channel: (name) => `${prefix}:channel:${name}`,
   };
 }

@@ -34,6 +34,76 @@ export const protobufFileName = "gitfleet/v1/agent.proto";
  * ever sees its own cluster's desired state.
  */
 
+export const DiffAction = {
+  DIFF_ACTION_UNSPECIFIED: 0,
+  DIFF_ACTION_CREATED: 1,
+  DIFF_ACTION_CHANGED: 2,
+  DIFF_ACTION_DELETED: 3,
+  DIFF_ACTION_UNCHANGED: 4,
+  /** DIFF_ACTION_FAILED - The dry-run was refused (invalid object, conflict, forbidden): `message` says why. */
+  DIFF_ACTION_FAILED: 5,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type DiffAction = typeof DiffAction[keyof typeof DiffAction];
+
+export namespace DiffAction {
+  export type DIFF_ACTION_UNSPECIFIED = typeof DiffAction.DIFF_ACTION_UNSPECIFIED;
+  export type DIFF_ACTION_CREATED = typeof DiffAction.DIFF_ACTION_CREATED;
+  export type DIFF_ACTION_CHANGED = typeof DiffAction.DIFF_ACTION_CHANGED;
+  export type DIFF_ACTION_DELETED = typeof DiffAction.DIFF_ACTION_DELETED;
+  export type DIFF_ACTION_UNCHANGED = typeof DiffAction.DIFF_ACTION_UNCHANGED;
+  export type DIFF_ACTION_FAILED = typeof DiffAction.DIFF_ACTION_FAILED;
+  export type UNRECOGNIZED = typeof DiffAction.UNRECOGNIZED;
+}
+
+export function diffActionFromJSON(object: any): DiffAction {
+  switch (object) {
+    case 0:
+    case "DIFF_ACTION_UNSPECIFIED":
+      return DiffAction.DIFF_ACTION_UNSPECIFIED;
+    case 1:
+    case "DIFF_ACTION_CREATED":
+      return DiffAction.DIFF_ACTION_CREATED;
+    case 2:
+    case "DIFF_ACTION_CHANGED":
+      return DiffAction.DIFF_ACTION_CHANGED;
+    case 3:
+    case "DIFF_ACTION_DELETED":
+      return DiffAction.DIFF_ACTION_DELETED;
+    case 4:
+    case "DIFF_ACTION_UNCHANGED":
+      return DiffAction.DIFF_ACTION_UNCHANGED;
+    case 5:
+    case "DIFF_ACTION_FAILED":
+      return DiffAction.DIFF_ACTION_FAILED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DiffAction.UNRECOGNIZED;
+  }
+}
+
+export function diffActionToJSON(object: DiffAction): string {
+  switch (object) {
+    case DiffAction.DIFF_ACTION_UNSPECIFIED:
+      return "DIFF_ACTION_UNSPECIFIED";
+    case DiffAction.DIFF_ACTION_CREATED:
+      return "DIFF_ACTION_CREATED";
+    case DiffAction.DIFF_ACTION_CHANGED:
+      return "DIFF_ACTION_CHANGED";
+    case DiffAction.DIFF_ACTION_DELETED:
+      return "DIFF_ACTION_DELETED";
+    case DiffAction.DIFF_ACTION_UNCHANGED:
+      return "DIFF_ACTION_UNCHANGED";
+    case DiffAction.DIFF_ACTION_FAILED:
+      return "DIFF_ACTION_FAILED";
+    case DiffAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** ReportOutcome is what the control plane did with a report sent on the stream. */
 export const ReportOutcome = {
   REPORT_OUTCOME_UNSPECIFIED: 0,
@@ -447,6 +517,9 @@ export interface ConnectRequest {
      * Sent only after the Hello.
      */
     { $case: "report"; value: ReportStatusRequest }
+    | //
+    /** The answer to a DiffRequest, with its id. */
+    { $case: "diffResult"; value: DiffResult }
     | undefined;
 }
 
@@ -506,7 +579,61 @@ export interface ConnectResponse {
     | //
     /** The answer to a report sent on the stream. */
     { $case: "reportAck"; value: ReportAck }
+    | //
+    /** Asks what applying a bundle would change, without applying it (a preview diff). */
+    { $case: "diffRequest"; value: DiffRequest }
     | undefined;
+}
+
+/**
+ * DiffRequest asks the agent to compare a bundle with what runs: each object is applied with
+ * dryRun=All (as the real apply would, same field manager and force) and the result compared
+ * with the live object. Nothing in the cluster changes, and nothing is acknowledged.
+ */
+export interface DiffRequest {
+  /** Echoed in the DiffResult. */
+  id: string;
+  fleet: string;
+  revision: string;
+  bundleDigest: string;
+  compression: Compression;
+  uncompressedSize: number;
+  /** The whole bundle, encoded as a BundleChunk's data (a preview is one message). */
+  data: Buffer;
+  /**
+   * force decides the dry-run's conflicts; prune decides whether objects the bundle no longer
+   * holds are shown as deleted.
+   */
+  options?:
+    | ApplyOptions
+    | undefined;
+  /** The control plane stops waiting at this time; a later answer is dropped. */
+  deadlineUnixMs: number;
+}
+
+/** ObjectDiff is what applying one object would do. */
+export interface ObjectDiff {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: DiffAction;
+  /**
+   * A unified diff of the live object against the dry-run result, as YAML, without
+   * managedFields, status and what the server maintains. Secret values are never in it.
+   */
+  diff: string;
+  message: string;
+  /** For a Secret: the keys of data / stringData whose values would change (values never sent). */
+  changedKeys: string[];
+}
+
+/** DiffResult answers a DiffRequest. */
+export interface DiffResult {
+  id: string;
+  objects: ObjectDiff[];
+  /** Set when the agent could not compare at all (e.g. the bundle did not decode). */
+  error: string;
 }
 
 /** ReportAck answers a ConnectRequest.report. */
@@ -605,6 +732,15 @@ export interface ObjectStatus {
   message: string;
   /** True when the object was found changed or deleted out of band at the last check. */
   drifted: boolean;
+  /**
+   * The last drift correction of this object, when there was one: what had changed, e.g.
+   * "spec.replicas changed" (paths only, never values), who had changed it ("kubectl-edit
+   * (Update) at 2026-12-04T10:00:00Z", from the live object's managedFields), and when the
+   * agent restored it.
+   */
+  driftChanges: string[];
+  driftManagers: string[];
+  driftCorrectedAtUnixMs: number;
 }
 
 /** FleetStatus is one agent's status for one fleet. */
@@ -957,6 +1093,9 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "report":
         ReportStatusRequest.encode(message.kind.value, writer.uint32(34).fork()).join();
         break;
+      case "diffResult":
+        DiffResult.encode(message.kind.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1006,6 +1145,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.kind = { $case: "report", value: ReportStatusRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = { $case: "diffResult", value: DiffResult.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1028,6 +1175,10 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : isSet(object.report)
         ? { $case: "report", value: ReportStatusRequest.fromJSON(object.report) }
+        : isSet(object.diffResult)
+        ? { $case: "diffResult", value: DiffResult.fromJSON(object.diffResult) }
+        : isSet(object.diff_result)
+        ? { $case: "diffResult", value: DiffResult.fromJSON(object.diff_result) }
         : undefined,
     };
   },
@@ -1042,6 +1193,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.heartbeat = Heartbeat.toJSON(message.kind.value);
     } else if (message.kind?.$case === "report") {
       obj.report = ReportStatusRequest.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "diffResult") {
+      obj.diffResult = DiffResult.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1073,6 +1226,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "report": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "report", value: ReportStatusRequest.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "diffResult": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "diffResult", value: DiffResult.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1495,6 +1654,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       case "reportAck":
         ReportAck.encode(message.kind.value, writer.uint32(42).fork()).join();
         break;
+      case "diffRequest":
+        DiffRequest.encode(message.kind.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1552,6 +1714,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.kind = { $case: "reportAck", value: ReportAck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "diffRequest", value: DiffRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1578,6 +1748,10 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "reportAck", value: ReportAck.fromJSON(object.reportAck) }
         : isSet(object.report_ack)
         ? { $case: "reportAck", value: ReportAck.fromJSON(object.report_ack) }
+        : isSet(object.diffRequest)
+        ? { $case: "diffRequest", value: DiffRequest.fromJSON(object.diffRequest) }
+        : isSet(object.diff_request)
+        ? { $case: "diffRequest", value: DiffRequest.fromJSON(object.diff_request) }
         : undefined,
     };
   },
@@ -1594,6 +1768,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.synced = Synced.toJSON(message.kind.value);
     } else if (message.kind?.$case === "reportAck") {
       obj.reportAck = ReportAck.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "diffRequest") {
+      obj.diffRequest = DiffRequest.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1634,7 +1810,524 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         }
         break;
       }
+      case "diffRequest": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "diffRequest", value: DiffRequest.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseDiffRequest(): DiffRequest {
+  return {
+    id: "",
+    fleet: "",
+    revision: "",
+    bundleDigest: "",
+    compression: 0,
+    uncompressedSize: 0,
+    data: Buffer.alloc(0),
+    options: undefined,
+    deadlineUnixMs: 0,
+  };
+}
+
+export const DiffRequest: MessageFns<DiffRequest> = {
+  encode(message: DiffRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.fleet !== "") {
+      writer.uint32(18).string(message.fleet);
+    }
+    if (message.revision !== "") {
+      writer.uint32(26).string(message.revision);
+    }
+    if (message.bundleDigest !== "") {
+      writer.uint32(34).string(message.bundleDigest);
+    }
+    if (message.compression !== 0) {
+      writer.uint32(40).int32(message.compression);
+    }
+    if (message.uncompressedSize !== 0) {
+      writer.uint32(48).uint64(message.uncompressedSize);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(58).bytes(message.data);
+    }
+    if (message.options !== undefined) {
+      ApplyOptions.encode(message.options, writer.uint32(66).fork()).join();
+    }
+    if (message.deadlineUnixMs !== 0) {
+      writer.uint32(72).int64(message.deadlineUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fleet = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bundleDigest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.compression = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.uncompressedSize = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.options = ApplyOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.deadlineUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      fleet: isSet(object.fleet) ? globalThis.String(object.fleet) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      bundleDigest: isSet(object.bundleDigest)
+        ? globalThis.String(object.bundleDigest)
+        : isSet(object.bundle_digest)
+        ? globalThis.String(object.bundle_digest)
+        : "",
+      compression: isSet(object.compression) ? compressionFromJSON(object.compression) : 0,
+      uncompressedSize: isSet(object.uncompressedSize)
+        ? globalThis.Number(object.uncompressedSize)
+        : isSet(object.uncompressed_size)
+        ? globalThis.Number(object.uncompressed_size)
+        : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      options: isSet(object.options) ? ApplyOptions.fromJSON(object.options) : undefined,
+      deadlineUnixMs: isSet(object.deadlineUnixMs)
+        ? globalThis.Number(object.deadlineUnixMs)
+        : isSet(object.deadline_unix_ms)
+        ? globalThis.Number(object.deadline_unix_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DiffRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.fleet !== "") {
+      obj.fleet = message.fleet;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.bundleDigest !== "") {
+      obj.bundleDigest = message.bundleDigest;
+    }
+    if (message.compression !== 0) {
+      obj.compression = compressionToJSON(message.compression);
+    }
+    if (message.uncompressedSize !== 0) {
+      obj.uncompressedSize = Math.round(message.uncompressedSize);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.options !== undefined) {
+      obj.options = ApplyOptions.toJSON(message.options);
+    }
+    if (message.deadlineUnixMs !== 0) {
+      obj.deadlineUnixMs = Math.round(message.deadlineUnixMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DiffRequest>): DiffRequest {
+    return DiffRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DiffRequest>): DiffRequest {
+    const message = createBaseDiffRequest();
+    message.id = object.id ?? "";
+    message.fleet = object.fleet ?? "";
+    message.revision = object.revision ?? "";
+    message.bundleDigest = object.bundleDigest ?? "";
+    message.compression = object.compression ?? 0;
+    message.uncompressedSize = object.uncompressedSize ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ApplyOptions.fromPartial(object.options)
+      : undefined;
+    message.deadlineUnixMs = object.deadlineUnixMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseObjectDiff(): ObjectDiff {
+  return { apiVersion: "", kind: "", namespace: "", name: "", action: 0, diff: "", message: "", changedKeys: [] };
+}
+
+export const ObjectDiff: MessageFns<ObjectDiff> = {
+  encode(message: ObjectDiff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.namespace !== "") {
+      writer.uint32(26).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
+    }
+    if (message.action !== 0) {
+      writer.uint32(40).int32(message.action);
+    }
+    if (message.diff !== "") {
+      writer.uint32(50).string(message.diff);
+    }
+    if (message.message !== "") {
+      writer.uint32(58).string(message.message);
+    }
+    for (const v of message.changedKeys) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ObjectDiff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseObjectDiff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.diff = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.changedKeys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ObjectDiff {
+    return {
+      apiVersion: isSet(object.apiVersion)
+        ? globalThis.String(object.apiVersion)
+        : isSet(object.api_version)
+        ? globalThis.String(object.api_version)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      action: isSet(object.action) ? diffActionFromJSON(object.action) : 0,
+      diff: isSet(object.diff) ? globalThis.String(object.diff) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      changedKeys: globalThis.Array.isArray(object?.changedKeys)
+        ? object.changedKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.changed_keys)
+        ? object.changed_keys.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ObjectDiff): unknown {
+    const obj: any = {};
+    if (message.apiVersion !== "") {
+      obj.apiVersion = message.apiVersion;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.action !== 0) {
+      obj.action = diffActionToJSON(message.action);
+    }
+    if (message.diff !== "") {
+      obj.diff = message.diff;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.changedKeys?.length) {
+      obj.changedKeys = message.changedKeys;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ObjectDiff>): ObjectDiff {
+    return ObjectDiff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ObjectDiff>): ObjectDiff {
+    const message = createBaseObjectDiff();
+    message.apiVersion = object.apiVersion ?? "";
+    message.kind = object.kind ?? "";
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.action = object.action ?? 0;
+    message.diff = object.diff ?? "";
+    message.message = object.message ?? "";
+    message.changedKeys = object.changedKeys?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDiffResult(): DiffResult {
+  return { id: "", objects: [], error: "" };
+}
+
+export const DiffResult: MessageFns<DiffResult> = {
+  encode(message: DiffResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.objects) {
+      ObjectDiff.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.objects.push(ObjectDiff.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffResult {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      objects: globalThis.Array.isArray(object?.objects) ? object.objects.map((e: any) => ObjectDiff.fromJSON(e)) : [],
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: DiffResult): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.objects?.length) {
+      obj.objects = message.objects.map((e) => ObjectDiff.toJSON(e));
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DiffResult>): DiffResult {
+    return DiffResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DiffResult>): DiffResult {
+    const message = createBaseDiffResult();
+    message.id = object.id ?? "";
+    message.objects = object.objects?.map((e) => ObjectDiff.fromPartial(e)) || [];
+    message.error = object.error ?? "";
     return message;
   },
 };
@@ -2295,6 +2988,9 @@ function createBaseObjectStatus(): ObjectStatus {
     reason: "",
     message: "",
     drifted: false,
+    driftChanges: [],
+    driftManagers: [],
+    driftCorrectedAtUnixMs: 0,
   };
 }
 
@@ -2326,6 +3022,15 @@ export const ObjectStatus: MessageFns<ObjectStatus> = {
     }
     if (message.drifted !== false) {
       writer.uint32(72).bool(message.drifted);
+    }
+    for (const v of message.driftChanges) {
+      writer.uint32(82).string(v!);
+    }
+    for (const v of message.driftManagers) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.driftCorrectedAtUnixMs !== 0) {
+      writer.uint32(96).int64(message.driftCorrectedAtUnixMs);
     }
     return writer;
   },
@@ -2415,6 +3120,30 @@ export const ObjectStatus: MessageFns<ObjectStatus> = {
             message.drifted = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.driftChanges.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.driftManagers.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.driftCorrectedAtUnixMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2442,6 +3171,21 @@ export const ObjectStatus: MessageFns<ObjectStatus> = {
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       drifted: isSet(object.drifted) ? globalThis.Boolean(object.drifted) : false,
+      driftChanges: globalThis.Array.isArray(object?.driftChanges)
+        ? object.driftChanges.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.drift_changes)
+        ? object.drift_changes.map((e: any) => globalThis.String(e))
+        : [],
+      driftManagers: globalThis.Array.isArray(object?.driftManagers)
+        ? object.driftManagers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.drift_managers)
+        ? object.drift_managers.map((e: any) => globalThis.String(e))
+        : [],
+      driftCorrectedAtUnixMs: isSet(object.driftCorrectedAtUnixMs)
+        ? globalThis.Number(object.driftCorrectedAtUnixMs)
+        : isSet(object.drift_corrected_at_unix_ms)
+        ? globalThis.Number(object.drift_corrected_at_unix_ms)
+        : 0,
     };
   },
 
@@ -2474,6 +3218,15 @@ export const ObjectStatus: MessageFns<ObjectStatus> = {
     if (message.drifted !== false) {
       obj.drifted = message.drifted;
     }
+    if (message.driftChanges?.length) {
+      obj.driftChanges = message.driftChanges;
+    }
+    if (message.driftManagers?.length) {
+      obj.driftManagers = message.driftManagers;
+    }
+    if (message.driftCorrectedAtUnixMs !== 0) {
+      obj.driftCorrectedAtUnixMs = Math.round(message.driftCorrectedAtUnixMs);
+    }
     return obj;
   },
 
@@ -2491,6 +3244,9 @@ export const ObjectStatus: MessageFns<ObjectStatus> = {
     message.reason = object.reason ?? "";
     message.message = object.message ?? "";
     message.drifted = object.drifted ?? false;
+    message.driftChanges = object.driftChanges?.map((e) => e) || [];
+    message.driftManagers = object.driftManagers?.map((e) => e) || [];
+    message.driftCorrectedAtUnixMs = object.driftCorrectedAtUnixMs ?? 0;
     return message;
   },
 };

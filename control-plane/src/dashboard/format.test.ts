@@ -1,0 +1,167 @@
+// The dashboard's pure helpers (public/format.js, a browser module without imports), in Node.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+const format = await import(new URL('./public/format.js', import.meta.url).href);
+const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+
+describe('commit links', () => {
+  test('are derived for the forges whose URLs are known, and only for those', () => {
+    assert.equal(
+      format.commitUrl('https://github.com/org/fleet.git', sha),
+      `https://github.com/org/fleet/commit/${sha}`,
+    );
+    assert.equal(
+      format.commitUrl('https://gitlab.example.com/group/sub/fleet.git/', sha),
+      `https://gitlab.example.com/group/sub/fleet/-/commit/${sha}`,
+    );
+    assert.equal(
+      format.commitUrl('https://bitbucket.org/team/fleet', sha),
+      `https://bitbucket.org/team/fleet/commits/${sha}`,
+    );
+    assert.equal(
+      format.commitUrl('https://gitea.corp.example/org/fleet.git', sha),
+      `https://gitea.corp.example/org/fleet/commit/${sha}`,
+    );
+    assert.equal(
+      format.commitUrl('https://codeberg.org/org/fleet.git', sha),
+      `https://codeberg.org/org/fleet/commit/${sha}`,
+    );
+    // A plain Git server (git http-backend) has no pages: no link rather than a wrong one.
+    assert.equal(format.commitUrl('http://127.0.0.1:8080/fleet.git', sha), null);
+    assert.equal(format.commitUrl('https://github.com/org', sha), null);
+    assert.equal(format.commitUrl('https://github.com/org/fleet.git', 'not-a-sha'), null);
+    assert.equal(format.commitUrl('file:///srv/git/fleet.git', sha), null);
+  });
+});
+
+describe('waves', () => {
+  const rollout = (state: string, wave: number) => ({
+    state,
+    revision: 'new',
+    wave,
+    waves: 3,
+    waveClusters: [['a'], ['b', 'c'], ['d']],
+  });
+  const statuses: Record<string, { phase: string; appliedRevision: string }> = {
+    a: { phase: 'Ready', appliedRevision: 'new' },
+    b: { phase: 'Ready', appliedRevision: 'new' },
+    c: { phase: 'Applying', appliedRevision: 'old' },
+    d: { phase: 'Ready', appliedRevision: 'old' },
+  };
+  const of = (c: string) => statuses[c];
+  const states = (r: ReturnType<typeof rollout>) =>
+    format.waveProgress(r, of).map((w: { state: string; ready: number }) => `${w.state}:${w.ready}`);
+
+  test('tell which wave is moving, how many of its clusters are Ready, and which wait', () => {
+    assert.deepEqual(states(rollout('progressing', 2)), ['done:1', 'moving:1', 'waiting:0']);
+    assert.deepEqual(states(rollout('halted', 2)), ['done:1', 'halted:1', 'waiting:0']);
+    assert.deepEqual(states(rollout('complete', 3)), ['done:1', 'done:1', 'done:0']);
+  });
+
+  test('a rollout event moves the waves at once; the reload that follows is the authority', () => {
+    const fleet = { stages: [{ name: 'prod', revision: 'old', rollout: rollout('complete', 3) }] };
+    const next = format.patchFleet(fleet, {
+      type: 'RolloutProgressed',
+      stage: 'prod',
+      revision: 'newer',
+      reason: 'wave 1 of 3',
+    });
+    assert.equal(next.stages[0].rollout.state, 'progressing');
+    assert.equal(next.stages[0].rollout.wave, 1);
+    assert.equal(next.stages[0].rollout.previousRevision, 'new');
+    assert.equal(next.stages[0].revision, 'newer');
+    assert.equal(fleet.stages[0]!.rollout.state, 'complete', 'the view it was given is left as it was');
+    const halted = format.patchFleet(next, {
+      type: 'RolloutHalted',
+      stage: 'prod',
+      revision: 'newer',
+      reason: "cluster 'a' is Failed at revision newer",
+    });
+    assert.equal(halted.stages[0].rollout.state, 'halted');
+    assert.equal(halted.stages[0].rollout.wave, 1);
+    assert.equal(format.haltedCluster(halted.stages[0].rollout.reason), 'a');
+    assert.equal(format.patchFleet(fleet, { type: 'FleetSynced', revision: 'x' }), undefined);
+  });
+
+  test('status events change the one cluster they name', () => {
+    const status = {
+      items: [
+        { cluster: 'a', phase: 'Ready', appliedRevision: 'old', desiredRevision: 'old' },
+        { cluster: 'b', phase: 'Ready', appliedRevision: 'old', desiredRevision: 'old' },
+      ],
+    };
+    let next = format.patchStatus(status, { type: 'DesiredStateChanged', cluster: 'b', revision: 'new' });
+    next = format.patchStatus(next, {
+      type: 'StatusChanged',
+      cluster: 'b',
+      phase: 'Applying',
+      revision: 'new',
+    });
+    assert.deepEqual(next.items[1], {
+      cluster: 'b',
+      phase: 'Applying',
+      appliedRevision: 'old',
+      desiredRevision: 'new',
+      attemptedRevision: 'new',
+    });
+    next = format.patchStatus(next, { type: 'StatusChanged', cluster: 'b', phase: 'Ready', revision: 'new' });
+    assert.equal(next.items[1].appliedRevision, 'new');
+    assert.equal(next.items[0].phase, 'Ready');
+    assert.equal(
+      format.patchStatus(next, { type: 'StatusChanged', cluster: 'zz', revision: 'x' }),
+      undefined,
+    );
+  });
+});
+
+describe('words', () => {
+  test('a problem is shown as file:line apart from its message', () => {
+    const p = {
+      code: 'UnknownVariable',
+      file: 'manifests/a.yaml',
+      line: 8,
+      message: 'manifests/a.yaml:8: no such variable',
+    };
+    assert.equal(format.problemWhere(p), 'manifests/a.yaml:8');
+    assert.equal(format.problemText(p), 'no such variable');
+  });
+
+  test("a promotion's reason is told apart from its trailers", () => {
+    assert.deepEqual(
+      format.commitMessage(
+        'promote prod to abc1234\n\nv2 soaked\n\nGitfleet-Promotion-Id: x\nGitfleet-Stage: prod\n',
+      ),
+      { subject: 'promote prod to abc1234', reason: 'v2 soaked' },
+    );
+    assert.deepEqual(format.commitMessage('promote prod to abc1234\n\nGitfleet-Stage: prod\n'), {
+      subject: 'promote prod to abc1234',
+      reason: '',
+    });
+  });
+
+  test('Stalled is good news when False; the others when True', () => {
+    assert.equal(format.conditionTone({ type: 'Stalled', status: 'False' }), 'good');
+    assert.equal(format.conditionTone({ type: 'Stalled', status: 'True' }), 'bad');
+    assert.equal(format.conditionTone({ type: 'Ready', status: 'True' }), 'good');
+    assert.equal(format.conditionTone({ type: 'Rendered', status: 'Unknown' }), 'idle');
+  });
+
+  test('filters by phase, name and a set of names', () => {
+    const items = [
+      { cluster: 'eu-1', phase: 'Ready' },
+      { cluster: 'eu-2', phase: 'Failed' },
+      { cluster: 'us-1', phase: 'Failed' },
+    ];
+    assert.deepEqual(
+      format.filterItems(items, { phase: 'Failed' }).map((i: { cluster: string }) => i.cluster),
+      ['eu-2', 'us-1'],
+    );
+    assert.deepEqual(
+      format
+        .filterItems(items, { text: 'EU', names: new Set(['eu-2', 'us-1']) })
+        .map((i: { cluster: string }) => i.cluster),
+      ['eu-2'],
+    );
+  });
+});

@@ -1,0 +1,192 @@
+// Pure helpers of the dashboard (no DOM, no imports): unit-tested in Node by
+// dashboard/format.test.ts.
+
+/** The phases of a fleet on a cluster, each with a symbol so that no state is told by colour alone. */
+export const PHASES = {
+  Ready: { symbol: '✓', tone: 'good' },
+  Progressing: { symbol: '◔', tone: 'busy' },
+  Applying: { symbol: '↻', tone: 'busy' },
+  Pending: { symbol: '…', tone: 'idle' },
+  Drifted: { symbol: '≠', tone: 'warn' },
+  Failed: { symbol: '✗', tone: 'bad' },
+  Unknown: { symbol: '?', tone: 'idle' },
+};
+export const PHASE_NAMES = ['Ready', 'Progressing', 'Applying', 'Pending', 'Drifted', 'Failed'];
+
+export const phaseOf = (name) => PHASES[name] ?? PHASES.Unknown;
+
+export const shortRev = (rev) => (rev ? String(rev).slice(0, 7) : '—');
+
+/**
+ * A web page of a commit, for the forges whose URL scheme is known from the repository URL
+ * (GitHub, GitLab, Bitbucket, Gitea, Forgejo, Codeberg); null when it cannot be told, rather
+ * than a guess that leads nowhere.
+ */
+export function commitUrl(repo, sha) {
+  if (!repo || !/^[0-9a-f]{7,64}$/i.test(sha ?? '')) return null;
+  let url;
+  try {
+    url = new URL(repo);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  const path = url.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
+  if (path.split('/').filter(Boolean).length < 2) return null;
+  const base = `${url.protocol}//${url.host}${path}`;
+  const host = url.hostname.toLowerCase();
+  if (host === 'github.com' || host.startsWith('github.')) return `${base}/commit/${sha}`;
+  if (host === 'gitlab.com' || host.startsWith('gitlab.')) return `${base}/-/commit/${sha}`;
+  if (host === 'bitbucket.org') return `${base}/commits/${sha}`;
+  if (host === 'codeberg.org' || /(^|\.)(gitea|forgejo)\./.test(host)) return `${base}/commit/${sha}`;
+  return null;
+}
+
+/** A problem's message without the `file:line: ` it starts with (shown apart). */
+export function problemText(problem) {
+  const where = problem.line ? `${problem.file}:${problem.line}: ` : `${problem.file}: `;
+  return problem.message?.startsWith(where) ? problem.message.slice(where.length) : (problem.message ?? '');
+}
+
+export const problemWhere = (problem) => (problem.line ? `${problem.file}:${problem.line}` : problem.file);
+
+/** The cluster a halted rollout's reason names (`cluster 'x' is Failed at …`), if any. */
+export function haltedCluster(reason) {
+  return /cluster '([^']+)'/.exec(reason ?? '')?.[1] ?? null;
+}
+
+/**
+ * Each wave of a stage's rollout with how far it got: `done` (every cluster Ready at the
+ * rollout's revision), `moving` (the wave launched last, not done), `halted`, or `waiting`.
+ * `statusOf(cluster)` gives a status item of GET /api/v1/fleets/{name}/status.
+ */
+export function waveProgress(rollout, statusOf) {
+  if (!rollout?.waveClusters) return [];
+  return rollout.waveClusters.map((clusters, i) => {
+    const number = i + 1;
+    let ready = 0;
+    for (const c of clusters) {
+      const s = statusOf(c);
+      if (s?.phase === 'Ready' && s.appliedRevision === rollout.revision) ready++;
+    }
+    const done = ready === clusters.length;
+    let state = 'waiting';
+    if (number < rollout.wave || (number === rollout.wave && (done || rollout.state === 'complete'))) {
+      state = 'done';
+    } else if (number === rollout.wave) state = rollout.state === 'halted' ? 'halted' : 'moving';
+    return { number, clusters, ready, state };
+  });
+}
+
+/** `2 min ago`, `in 5 s`, for an ISO time; '' for none. */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  const s = Math.round((now - t) / 1000);
+  const abs = Math.abs(s);
+  const text =
+    abs < 60
+      ? `${abs} s`
+      : abs < 3600
+        ? `${Math.round(abs / 60)} min`
+        : abs < 86400
+          ? `${Math.round(abs / 3600)} h`
+          : `${Math.round(abs / 86400)} d`;
+  return s >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** `12,345` */
+export const count = (n) => Number(n ?? 0).toLocaleString('en-US');
+
+/** Conditions whose True is bad news (Stalled) are told apart from those whose True is good. */
+export function conditionTone(condition) {
+  if (condition.status === 'Unknown') return 'idle';
+  const good = condition.type === 'Stalled' ? condition.status === 'False' : condition.status === 'True';
+  return good ? 'good' : 'bad';
+}
+
+/** Filters status items: by phase (all when empty), by name substring, by a set of names (all when null). */
+export function filterItems(items, { phase = '', text = '', names = null } = {}) {
+  const needle = text.trim().toLowerCase();
+  return items.filter(
+    (i) =>
+      (!phase || i.phase === phase) &&
+      (!needle || i.cluster.toLowerCase().includes(needle)) &&
+      (!names || names.has(i.cluster)),
+  );
+}
+
+/** A promotion commit's message: its subject, and the reason given (the paragraphs before the trailers). */
+export function commitMessage(message = '') {
+  const [subject = '', ...rest] = message.split(/\n\s*\n/);
+  const reason = rest
+    .filter(
+      (p) =>
+        !p
+          .split('\n')
+          .filter((line) => line.trim())
+          .every((line) => /^[A-Za-z-]+: /.test(line)),
+    )
+    .join('\n\n')
+    .trim();
+  return { subject: subject.trim(), reason };
+}
+
+const ROLLOUT_STATES = {
+  RolloutProgressed: 'progressing',
+  RolloutComplete: 'complete',
+  RolloutHalted: 'halted',
+};
+
+/**
+ * A fleet view (GET /api/v1/fleets/{name}) with a rollout event applied, so the waves move on
+ * the page the moment the event arrives; the reload that follows is the authority. Undefined
+ * when the event changes nothing it shows.
+ */
+export function patchFleet(fleet, event) {
+  const state = ROLLOUT_STATES[event.type];
+  const i = fleet.stages.findIndex((s) => s.name === event.stage);
+  if (!state || i < 0 || !event.revision) return undefined;
+  const stage = fleet.stages[i];
+  const before = stage.rollout ?? {};
+  const wave = /^wave (\d+) of (\d+)$/.exec(event.reason ?? '');
+  const rollout = {
+    ...before,
+    revision: event.revision,
+    previousRevision:
+      before.revision === event.revision ? (before.previousRevision ?? null) : (before.revision ?? null),
+    state,
+    ...(wave ? { wave: Number(wave[1]), waves: Number(wave[2]) } : {}),
+    reason: state === 'halted' ? (event.reason ?? null) : null,
+  };
+  const stages = fleet.stages.slice();
+  stages[i] = { ...stage, revision: event.revision, rollout };
+  return { ...fleet, stages };
+}
+
+const statusIndex = new WeakMap();
+
+/**
+ * The per-cluster status (GET /api/v1/fleets/{name}/status) with a StatusChanged or
+ * DesiredStateChanged event applied to its cluster's item, in place (ten thousand events must
+ * not copy ten thousand items each); a new wrapper object so that views redraw.
+ */
+export function patchStatus(status, event) {
+  if (!event.cluster || (event.type !== 'StatusChanged' && event.type !== 'DesiredStateChanged'))
+    return undefined;
+  let byName = statusIndex.get(status.items);
+  if (!byName) {
+    byName = new Map(status.items.map((item) => [item.cluster, item]));
+    statusIndex.set(status.items, byName);
+  }
+  const item = byName.get(event.cluster);
+  if (!item || !event.revision) return undefined;
+  if (event.type === 'DesiredStateChanged') item.desiredRevision = event.revision;
+  else {
+    item.phase = event.phase ?? item.phase;
+    item.attemptedRevision = event.revision;
+    if (item.phase === 'Ready') item.appliedRevision = event.revision;
+  }
+  return { ...status };
+}

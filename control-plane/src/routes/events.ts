@@ -1,0 +1,136 @@
+// /api/v1/events: the event history, paged (JSON), or as server-sent events (Accept:
+// text/event-stream) that resume after Last-Event-ID — on any replica, since the history is in
+// Redis (history/event-log.ts).
+import type { FastifyInstance } from 'fastify';
+import type { ControlPlane } from '../control-plane.ts';
+import { invalid } from '../errors.ts';
+import { type EventQuery, type RecordedEvent, startOf } from '../history/event-log.ts';
+
+interface EventsQuery {
+  since?: string;
+  fleet?: string;
+  cluster?: string;
+  type?: string;
+  limit?: string;
+}
+
+const eventSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string', description: 'Stream id: orders events; pass it as `since` or Last-Event-ID' },
+    type: { type: 'string' },
+    time: { type: 'string' },
+    cluster: { type: 'string' },
+    fleet: { type: 'string' },
+    stage: { type: 'string' },
+    revision: { type: 'string' },
+    phase: { type: 'string' },
+    reason: { type: 'string' },
+  },
+} as const;
+
+function filterOf(q: EventsQuery): Omit<EventQuery, 'limit'> {
+  if (q.since !== undefined && !startOf(q.since)) {
+    throw invalid(
+      `since=${q.since} is neither an event id (as in an event's "id") nor an ISO time such as 2026-12-04T10:00:00Z`,
+    );
+  }
+  return {
+    ...(q.since !== undefined ? { since: q.since } : {}),
+    ...(q.fleet !== undefined ? { fleet: q.fleet } : {}),
+    ...(q.cluster !== undefined ? { cluster: q.cluster } : {}),
+    ...(q.type
+      ? {
+          types: q.type
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+        }
+      : {}),
+  };
+}
+
+function matches(e: RecordedEvent, f: Omit<EventQuery, 'limit'>): boolean {
+  return (
+    (f.fleet === undefined || e.fleet === f.fleet) &&
+    (f.cluster === undefined || e.cluster === f.cluster) &&
+    (!f.types?.length || f.types.includes(e.type))
+  );
+}
+
+export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  app.get<{ Querystring: EventsQuery }>(
+    '/api/v1/events',
+    {
+      schema: {
+        summary:
+          'Event history, oldest first, paged with `since` (an id or ISO time); with Accept: text/event-stream, server-sent events that resume after Last-Event-ID',
+        tags: ['events'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: { type: 'string', maxLength: 64 },
+            fleet: { type: 'string', maxLength: 63 },
+            cluster: { type: 'string', maxLength: 63 },
+            type: { type: 'string', maxLength: 1024, description: 'Comma-separated event types' },
+            limit: {
+              type: 'string',
+              pattern: '^([1-9][0-9]{0,2}|1000)$',
+              description: '1 to 1000 (default 100)',
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: eventSchema },
+              next: {
+                type: ['string', 'null'],
+                description: 'Pass as `since` for the next page; null at the end',
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const filter = filterOf(request.query);
+      if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+        return cp.history.page({ ...filter, limit: Number(request.query.limit ?? 100) });
+      }
+      const lastEventId = request.headers['last-event-id'];
+      const after = typeof lastEventId === 'string' && startOf(lastEventId) ? lastEventId : filter.since;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      res.write(': connected\n\n');
+      const send = (e: RecordedEvent) => {
+        if (matches(e, filter)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // An ISO `since` replays from that time; an id (Last-Event-ID) after that event.
+      const from = after ? startOf(after) : null;
+      const stop = await cp.history.follow(
+        send,
+        from ? (from.exclusive ? from.id : previousId(from.id)) : undefined,
+      );
+      const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+      request.raw.on('close', () => {
+        clearInterval(keepalive);
+        stop();
+      });
+    },
+  );
+}
+
+/** The id just before `ms-0`, so that following "after" it includes that millisecond. */
+function previousId(id: string): string {
+  const ms = Number(id.split('-')[0]);
+  return ms > 0 ? `${ms - 1}-${Number.MAX_SAFE_INTEGER}` : '0-0';
+}
