@@ -251,6 +251,20 @@ describe('the fleet loop with real agents and clusters', () => {
     assert.match(edited.lastDrift?.managers.join() ?? '', /^kubectl-patch \(Update\) at \d{4}-/);
     assert.doesNotMatch(JSON.stringify(edited), /tampered/);
     assert.deepEqual(s.objects.find((o) => o.name === 'extra')?.lastDrift?.changes, ['deleted']);
+    // And in the event history, as a DriftCorrected event naming the object, field and manager.
+    const drift = await waitFor('a DriftCorrected event', async () => {
+      const res = await cp.api<{ items: { reason?: string; cluster?: string }[] }>(
+        'GET',
+        `/api/v1/events?type=DriftCorrected&fleet=loop-${id}`,
+      );
+      return res.body.items.find((e) => e.reason?.includes('data.greeting changed'));
+    });
+    assert.equal(drift.cluster, `${dev.name}-${id}`);
+    assert.match(
+      drift.reason ?? '',
+      /ConfigMap\/shop-\w+\/web-config \(data\.greeting changed by kubectl-patch \(Update\) at /,
+    );
+    assert.doesNotMatch(drift.reason ?? '', /tampered/);
   });
 
   it('prunes what left Git', async () => {
