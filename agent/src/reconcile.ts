@@ -348,6 +348,9 @@ export class FleetRunner {
       force: held.options.force,
     });
     if (report.drifted.length === 0) return 0;
+    // Counted before anything is reported: a health check running beside the correction may
+    // report Ready first, and that report must carry the count too.
+    this.#driftCorrections += report.drifted.length;
     for (const d of report.drifted) {
       const key = refKey(d.ref);
       const current = this.#objects.get(key) ?? toObjectStatus({ ref: d.ref, action: 'unchanged' });
@@ -378,7 +381,6 @@ export class FleetRunner {
       fleet: this.fleet,
       force: held.options.force,
     });
-    this.#driftCorrections += report.drifted.length;
     const failed = changes.entries.filter((e) => e.action === 'failed');
     if (failed.length > 0) {
       this.#set(
