@@ -389,6 +389,13 @@ describe('the dashboard, in a real browser', () => {
         'complete',
       null,
     );
+    // The sampler above runs every 50 ms: let it record what the page shows now.
+    await see(
+      admin,
+      'the wave log at the completion',
+      () => ((window as unknown as { waveLog: string[] }).waveLog.at(-1) ?? '').endsWith('|complete'),
+      null,
+    );
     const { waveLog, sameDocument } = await admin.evaluate(() => {
       const w = window as unknown as { waveLog: string[]; sameDocument?: boolean };
       return { waveLog: w.waveLog, sameDocument: w.sameDocument === true };
