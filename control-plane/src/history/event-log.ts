@@ -35,7 +35,8 @@ export function startOf(since: string): { id: string; exclusive: boolean } | nul
   return { id: `${ms}-0`, exclusive: false };
 }
 
-function matches(e: RecordedEvent, q: Omit<EventQuery, 'limit' | 'since'>): boolean {
+/** Whether an event passes a query's filters (fleet, cluster, types). */
+export function matches(e: RecordedEvent, q: Omit<EventQuery, 'limit' | 'since'>): boolean {
   if (q.fleet !== undefined && e.fleet !== q.fleet) return false;
   if (q.cluster !== undefined && e.cluster !== q.cluster) return false;
   if (q.types?.length && !q.types.includes(e.type)) return false;
@@ -69,14 +70,6 @@ export class EventLog {
     this.#redis = redis;
     this.#key = key;
     this.#retention = retention;
-  }
-
-  get key(): string {
-    return this.#key;
-  }
-
-  get maxCount(): number {
-    return this.#retention.maxCount;
   }
 
   /** Records encoded events (encodeEvent's output), in order. */

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { invalid } from '../errors.ts';
-import { type EventQuery, type RecordedEvent, startOf } from '../history/event-log.ts';
+import { type EventQuery, matches, type RecordedEvent, startOf } from '../history/event-log.ts';
 
 interface EventsQuery {
   since?: string;
@@ -49,14 +49,6 @@ function filterOf(q: EventsQuery): Omit<EventQuery, 'limit'> {
         }
       : {}),
   };
-}
-
-function matches(e: RecordedEvent, f: Omit<EventQuery, 'limit'>): boolean {
-  return (
-    (f.fleet === undefined || e.fleet === f.fleet) &&
-    (f.cluster === undefined || e.cluster === f.cluster) &&
-    (!f.types?.length || f.types.includes(e.type))
-  );
 }
 
 export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
