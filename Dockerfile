@@ -51,6 +51,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # node_modules holds the workspace links (node_modules/@gitfleet/* -> ../../<workspace>).
 COPY --from=deps /app/node_modules ./node_modules
+# The root manifest holds gitfleet's version, which the control plane reports (proto/src/version.ts).
 COPY package.json ./
 COPY proto/ proto/
 COPY control-plane/ control-plane/

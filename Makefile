@@ -16,6 +16,6 @@ up: setup
 test: setup
 	@$(NODE_ENV_SH) && npm test
 
-## Only the pure unit tests (no servers needed).
+## Only the pure unit tests (no servers needed): Node 24 and npm ci, no Go, Debian packages or root.
 test-unit:
-	@GITFLEET_SKIP_TOOLCHAIN=1 scripts/setup.sh && $(NODE_ENV_SH) && npm run test:unit
+	@scripts/setup.sh --node && $(NODE_ENV_SH) && npm run test:unit

@@ -14,7 +14,8 @@
 //   node bench/apply.ts [--sizes 100,1000,3000] [--repeat 3] [--quick]
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { Applier, DEFAULT_CONCURRENCY, FLEET_LABEL } from '../agent/src/apply/apply.ts';
+import { FLEET_LABEL } from '@gitfleet/proto/core';
+import { Applier, DEFAULT_CONCURRENCY } from '../agent/src/apply/apply.ts';
 import type { ChangeAction } from '../agent/src/apply/changeset.ts';
 import { KubeClient } from '../agent/src/kube/client.ts';
 import type { KubeObject } from '../agent/src/objects.ts';

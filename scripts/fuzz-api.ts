@@ -41,7 +41,8 @@ try {
     webhookSecret: WEBHOOK_SECRET,
   });
   console.log(formatFuzzResult(result));
-  failed = result.serverErrors > 0 || result.uncoded > 0;
+  failed =
+    result.serverErrors + result.uncoded + result.undocumented + result.mismatched + result.refusedValid > 0;
 } finally {
   await cp.stop();
   await git.stop();

@@ -23,6 +23,9 @@ const UNIT = [
   'control-plane/src/**/*.test.ts',
   'agent/src/**/*.test.ts',
   'cli/src/**/*.test.ts',
+  // The repository's own tooling: versions in step, the protocol check able to fail.
+  'scripts/**/*.test.ts',
+  'proto/scripts/**/*.test.ts',
 ];
 const HARNESS = ['test/src/**/*.test.ts'];
 const E2E = ['test/e2e/**/*.test.ts'];

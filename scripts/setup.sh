@@ -8,34 +8,46 @@
 #   3. npm ci (when node_modules is missing or older than package-lock.json)
 #   4. the Kubernetes binaries (etcd, kube-apiserver, kubectl, kube-controller-manager,
 #      kube-scheduler, kwok, helm, the OCI registry) built from source once, cached under ~/.cache/gitfleet
+#
+#   scripts/setup.sh --node    only steps 2 and 3, for `make test-unit`: the unit tests need
+#                              nothing but Node, so neither Go, Debian packages nor root
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# 1. Debian packages
-missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v git >/dev/null || missing+=(git)
-command -v openssl >/dev/null || missing+=(openssl)
-# htpasswd writes the bcrypt users of the OCI registry in the tests and the quick start.
-command -v htpasswd >/dev/null || missing+=(apache2-utils)
-# The dashboard's tests and benchmark drive Debian's Chromium (playwright-core, no download);
-# a font, so that its screenshots have letters.
-command -v chromium >/dev/null || missing+=(chromium)
-[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The Debian package starts a system redis on 6379; ours run on their own ports.
+node_only=""
+case "${1:-}" in
+  "") ;;
+  --node) node_only=1 ;;
+  *) log "usage: scripts/setup.sh [--node]"; exit 64 ;;
+esac
 
-if ! command -v go >/dev/null; then
-  log "Go is missing: install Go >= 1.26 (https://go.dev/doc/install); the Kubernetes test binaries are built from source with it"
-  exit 1
+if [ -z "$node_only" ]; then
+  # 1. Debian packages
+  missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v git >/dev/null || missing+=(git)
+  command -v openssl >/dev/null || missing+=(openssl)
+  # htpasswd writes the bcrypt users of the OCI registry in the tests and the quick start.
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  # The dashboard's tests and benchmark drive Debian's Chromium (playwright-core, no download);
+  # a font, so that its screenshots have letters.
+  command -v chromium >/dev/null || missing+=(chromium)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The Debian package starts a system redis on 6379; ours run on their own ports.
+
+  if ! command -v go >/dev/null; then
+    log "Go is missing: install Go >= 1.26 (https://go.dev/doc/install); the Kubernetes test binaries are built from source with it"
+    exit 1
+  fi
 fi
 
 # 2. Node.js 24
@@ -50,7 +62,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # 4. Kubernetes binaries (cold: several minutes; cached afterwards)
-if [ "${GITFLEET_SKIP_TOOLCHAIN:-}" != 1 ]; then
+if [ -z "$node_only" ] && [ "${GITFLEET_SKIP_TOOLCHAIN:-}" != 1 ]; then
   test/env/toolchain/build.sh >/dev/null
 fi
 log "ready"

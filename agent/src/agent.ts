@@ -3,7 +3,7 @@
 // for health (while something is progressing), drift and the slow status heartbeat. When
 // the control plane is unreachable it keeps enforcing the last desired state it holds.
 import { readFileSync } from 'node:fs';
-import type { AgentInfo, FleetStatus } from '@gitfleet/proto';
+import { type AgentInfo, type FleetStatus, GITFLEET_VERSION } from '@gitfleet/proto';
 import type { Logger } from 'pino';
 import { Applier } from './apply/apply.ts';
 import { previewBundle } from './apply/preview.ts';
@@ -18,7 +18,7 @@ import { collectGarbage } from './memory.ts';
 import { startProbeServer } from './probes.ts';
 import { FleetRunner } from './reconcile.ts';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = GITFLEET_VERSION;
 
 export interface AgentConfig {
   controlPlane: string;

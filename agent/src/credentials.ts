@@ -1,5 +1,6 @@
 // The cluster credential lives in a Kubernetes Secret in the agent's namespace, so a
 // restarted agent needs no bootstrap token (which is single-use and has expired by then).
+import { CLUSTER_LABEL } from '@gitfleet/proto/core';
 import type { KubeClient, KubeRequest, KubeResponse } from './kube/client.ts';
 
 const KEY = 'credential';
@@ -42,7 +43,7 @@ export class CredentialStore {
       metadata: {
         name: this.#name,
         namespace: this.#namespace,
-        labels: { 'app.kubernetes.io/name': 'gitfleet-agent', 'gitfleet.dev/cluster': cluster },
+        labels: { 'app.kubernetes.io/name': 'gitfleet-agent', [CLUSTER_LABEL]: cluster },
       },
       data: { [KEY]: Buffer.from(credential).toString('base64') },
     };

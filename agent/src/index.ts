@@ -1,5 +1,5 @@
 // Public surface of @gitfleet/agent.
 
 export { Backoff, type BackoffOptions } from './connection/backoff.ts';
-export { ChunkAssembler, type DesiredState, decodeBundle } from './connection/inbound.ts';
+export { ChunkAssembler, type DesiredState } from './connection/inbound.ts';
 export type { KubeObject, ObjectRef } from './objects.ts';

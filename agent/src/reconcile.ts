@@ -18,7 +18,8 @@
 // any that was waiting; the newest wins. Between passes the fleet is watched for health
 // (while Progressing) and for drift (on an interval), and drift is corrected by applying the
 // same desired state again.
-import { Action, type FleetStatus, Health, type ObjectStatus, Phase } from '@gitfleet/proto';
+import { Action, type FleetStatus, Health, type ObjectStatus, phaseToProto } from '@gitfleet/proto';
+import type { ApplySettings, Phase } from '@gitfleet/proto/core';
 import type { Logger } from 'pino';
 import { type Applier, applyOptionsWithDefaults } from './apply/apply.ts';
 import type { ChangeSet, ChangeSetEntry } from './apply/changeset.ts';
@@ -27,13 +28,11 @@ import { detectDrift } from './apply/drift.ts';
 import { type Hook, type HookPhase, runHooks, splitHooks } from './apply/hooks.ts';
 import { stageOf } from './apply/sort.ts';
 import { readHealth } from './apply/wait.ts';
-import type { DesiredState, FleetOptions } from './connection/inbound.ts';
+import type { DesiredState } from './connection/inbound.ts';
 import { aggregateHealth, type HealthStatus, type ObjectHealth } from './health/health.ts';
 import { diffInventory } from './inventory/diff.ts';
 import type { InventoryStore } from './inventory/store.ts';
 import { formatRef, type KubeObject, type ObjectRef, refKey, refOf } from './objects.ts';
-
-export type FleetPhase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
 
 export interface FleetRunnerDeps {
   applier: Applier;
@@ -47,7 +46,7 @@ interface Held {
   revision: string;
   digest: string;
   stage: string;
-  options: FleetOptions;
+  options: ApplySettings;
   /** The release: what is applied, pruned, drift-corrected and health-checked. */
   objects: KubeObject[];
   hooks: Hook[];
@@ -59,7 +58,7 @@ export class FleetRunner {
   #held: Held | undefined;
   #next: DesiredState | undefined;
   #running: Promise<void> | undefined;
-  #phase: FleetPhase = 'Pending';
+  #phase: Phase = 'Pending';
   #appliedRevision = '';
   #attemptedRevision = '';
   #message = '';
@@ -75,7 +74,7 @@ export class FleetRunner {
     this.#deps = deps;
   }
 
-  get phase(): FleetPhase {
+  get phase(): Phase {
     return this.#phase;
   }
 
@@ -296,14 +295,14 @@ export class FleetRunner {
   }
 
   /** Reads the health of every held object and updates the phase. */
-  async checkHealth(): Promise<FleetPhase> {
+  async checkHealth(): Promise<Phase> {
     const held = this.#held;
     // A pass in flight reports health itself when its apply is done.
     if (!held || this.#running || this.#appliedRevision !== held.revision) return this.#phase;
     return this.#health(held);
   }
 
-  async #health(held: Held): Promise<FleetPhase> {
+  async #health(held: Held): Promise<Phase> {
     const opts = applyOptionsWithDefaults({ fleet: this.fleet });
     const prepared = await this.#deps.applier.prepare(held.objects, opts);
     const refs = prepared.stages.flatMap((s) => s.objects.map((o) => o.ref));
@@ -409,7 +408,7 @@ export class FleetRunner {
     if (this.#held) this.#report();
   }
 
-  #set(phase: FleetPhase, message: string): void {
+  #set(phase: Phase, message: string): void {
     const changed = phase !== this.#phase || message !== this.#message;
     if (phase !== this.#phase) this.#phaseSince = Date.now();
     this.#phase = phase;
@@ -425,7 +424,7 @@ export class FleetRunner {
       desiredDigest: held?.digest ?? '',
       appliedRevision: this.#appliedRevision,
       attemptedRevision: this.#attemptedRevision,
-      phase: PHASE[this.#phase],
+      phase: phaseToProto(this.#phase),
       message: this.#message,
       objects: [...this.#objects.values()],
       observedAtUnixMs: Date.now(),
@@ -440,7 +439,7 @@ export class FleetRunner {
  * becomes Ready does not keep the agent busy (measured: ~10 % of a core at a 2 s interval).
  */
 export function healthCheckDue(
-  phase: FleetPhase,
+  phase: Phase,
   inPhaseMs: number,
   sinceLastMs: number,
   intervalMs: number,
@@ -449,15 +448,6 @@ export function healthCheckDue(
   const every = inPhaseMs < 120_000 ? intervalMs : Math.max(intervalMs, 30_000);
   return sinceLastMs >= every - 50;
 }
-
-const PHASE: Record<FleetPhase, Phase> = {
-  Pending: Phase.PHASE_PENDING,
-  Applying: Phase.PHASE_APPLYING,
-  Progressing: Phase.PHASE_PROGRESSING,
-  Ready: Phase.PHASE_READY,
-  Failed: Phase.PHASE_FAILED,
-  Drifted: Phase.PHASE_DRIFTED,
-};
 
 const ACTION: Record<ChangeSetEntry['action'], Action> = {
   created: Action.ACTION_CREATED,

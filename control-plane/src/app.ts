@@ -2,33 +2,27 @@
 // listens; tests build the app and use `inject`.
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-} from 'fastify';
+import { GITFLEET_VERSION } from '@gitfleet/proto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { ApiError, storeUnavailable } from './errors.ts';
-import { FleetError } from './fleet/index.ts';
-import { registerAuth } from './routes/auth.ts';
+import { isOpenPath, registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { diffRoutes } from './routes/diff.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fleetRoutes } from './routes/fleets.ts';
+import { documentErrors, errorHandler } from './routes/http-errors.ts';
 import {
   ajvOptions,
   BODY_LIMIT,
   fastifyInputError,
+  HttpRefusal,
   jsonBodyError,
   MAX_PARAM_LENGTH,
-  validationMessage,
 } from './routes/input.ts';
 import { promotionRoutes } from './routes/promotions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
-import { isRedisUnavailable } from './store/availability.ts';
 
 export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   const { apiTlsCertFile, apiTlsKeyFile } = cp.config;
@@ -44,7 +38,7 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
     ajv: { customOptions: ajvOptions },
     // A malformed or overlong URL is refused before routing; answer it like any other error.
     frameworkErrors: (err, _request, reply) => {
-      const refusal = fastifyInputError(err, BODY_LIMIT) ?? new ApiError(400, 'InvalidRequest', err.message);
+      const refusal = fastifyInputError(err, BODY_LIMIT) ?? new HttpRefusal(400, err.message);
       return (reply as FastifyReply)
         .code(refusal.status)
         .send({ code: refusal.code, message: refusal.message });
@@ -62,9 +56,11 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema, so clients and the contract test read them as the server does.
+      openapi: '3.1.0',
       info: {
         title: 'gitfleet',
-        version: '0.1.0',
+        version: GITFLEET_VERSION,
         description: 'GitOps control plane for fleets of Kubernetes clusters',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -72,40 +68,9 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
     },
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError | FleetError | Error, request, reply) => {
-    if (err instanceof ApiError) {
-      return reply
-        .code(err.status)
-        .send({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
-    }
-    if (err instanceof FleetError) {
-      return reply.code(422).send({ code: err.code, message: err.message, details: err.problems });
-    }
-    const fe = err as FastifyError;
-    if (fe.validation) {
-      return reply.code(400).send({
-        code: 'InvalidRequest',
-        message: validationMessage(fe.validation, fe.validationContext ?? 'request'),
-      });
-    }
-    const refusal = fastifyInputError(fe, request.routeOptions.bodyLimit ?? BODY_LIMIT);
-    if (refusal) return reply.code(refusal.status).send({ code: refusal.code, message: refusal.message });
-    if (fe.statusCode && fe.statusCode < 500) {
-      return reply.code(fe.statusCode).send({ code: 'InvalidRequest', message: fe.message });
-    }
-    // Redis down or reconnecting: a 503 the caller can retry, not an internal error.
-    if (isRedisUnavailable(err, cp.redis)) {
-      const unavailable = storeUnavailable();
-      return reply
-        .code(unavailable.status)
-        .header('retry-after', '5')
-        .send({ code: unavailable.code, message: unavailable.message });
-    }
-    request.log.error({ err }, 'request failed');
-    return reply
-      .code(500)
-      .send({ code: 'Internal', message: 'internal error; the control plane log has the details' });
-  });
+  app.setErrorHandler(errorHandler(cp.redis));
+  // Before any route: every documented route lists every error it can answer.
+  app.addHook('onRoute', (route) => documentErrors(route, isOpenPath(route.url)));
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

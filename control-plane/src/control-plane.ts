@@ -17,7 +17,7 @@ import { EventLog } from './history/event-log.ts';
 import { NotificationService } from './notifications/service.ts';
 import { PreviewService } from './previews/service.ts';
 import { overdueRollouts } from './promotions/deadlines.ts';
-import { FleetStore } from './reconcile/fleet-store.ts';
+import { type FleetSpec, FleetStore } from './reconcile/fleet-store.ts';
 import { FleetLeases } from './reconcile/lease.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
@@ -228,7 +228,7 @@ export class ControlPlane {
     this.#pollWorker.on('error', (err) => {
       if (!isRedisUnavailable(err, this.redis)) this.logger.warn({ err }, 'git poll worker error');
     });
-    for (const name of await this.fleets.names()) await this.schedulePolling(name);
+    for (const spec of await this.fleets.specs()) await this.schedulePolling(spec);
     // Bundles no desired state names any more are collected hourly (once, whatever the replicas).
     await this.#pollQueue.upsertJobScheduler(
       BUNDLE_GC_JOB,
@@ -317,11 +317,12 @@ export class ControlPlane {
     return result;
   }
 
-  async schedulePolling(fleet: string): Promise<void> {
+  /** (Re)schedules the fleet's periodic fetch at its own interval, or the installation's. */
+  async schedulePolling(spec: Pick<FleetSpec, 'name' | 'pollIntervalSeconds'>): Promise<void> {
     await this.#pollQueue.upsertJobScheduler(
-      `fleet-${fleet}`,
-      { every: this.config.pollIntervalSeconds * 1000 },
-      { name: 'poll', data: { fleet } },
+      `fleet-${spec.name}`,
+      { every: (spec.pollIntervalSeconds ?? this.config.pollIntervalSeconds) * 1000 },
+      { name: 'poll', data: { fleet: spec.name } },
     );
   }
 

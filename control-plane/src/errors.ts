@@ -1,6 +1,6 @@
-// Errors the API returns, each with a stable machine-readable code and a message a person
-// can act on. Routes throw these; the error handler in app.ts turns them into
-// `{ code, message, details? }` with the given HTTP status.
+// The errors services and stores throw: a stable machine-readable code and a message a person
+// can act on. They say nothing about HTTP; routes/http-errors.ts maps each code to its status,
+// once, and the error handler in app.ts answers `{ code, message, details? }`.
 export type ErrorCode =
   | 'InvalidRequest'
   | 'Unauthorized'
@@ -15,36 +15,37 @@ export type ErrorCode =
   | 'PromotionRefused'
   | 'RollbackRefused'
   | 'RevisionNotFound'
+  | 'RevisionNotOnBranch'
   | 'InvalidRevision'
   | 'StageNotFound'
   | 'GitError'
+  | 'GitUnavailable'
   | 'CredentialsUnreadable'
   | 'Conflict'
   | 'StoreUnavailable'
   | 'Internal';
 
-export class ApiError extends Error {
+export class DomainError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly details: unknown;
 
-  constructor(status: number, code: ErrorCode, message: string, details?: unknown) {
+  constructor(code: ErrorCode, message: string, details?: unknown) {
     super(message);
-    this.name = 'ApiError';
-    this.status = status;
+    this.name = 'DomainError';
     this.code = code;
     this.details = details;
   }
 }
 
-export const notFound = (code: ErrorCode, message: string) => new ApiError(404, code, message);
+export const notFound = (code: ErrorCode, message: string) => new DomainError(code, message);
 export const invalid = (message: string, details?: unknown) =>
-  new ApiError(400, 'InvalidRequest', message, details);
+  new DomainError('InvalidRequest', message, details);
+export const conflict = (code: ErrorCode, message: string, details?: unknown) =>
+  new DomainError(code, message, details);
 
 /** Redis is unreachable: nothing is wrong with the request, and the same call works once it is back. */
 export const storeUnavailable = () =>
-  new ApiError(
-    503,
+  new DomainError(
     'StoreUnavailable',
     'the control plane cannot reach Redis, where it keeps its state: retry in a few seconds (GET /readyz answers 200 again once Redis is back)',
   );

@@ -16,6 +16,7 @@ export type EventType =
   | 'ClusterConnected'
   | 'ClusterDisconnected'
   | 'FleetCreated'
+  | 'FleetUpdated'
   | 'FleetDeleted'
   | 'FleetSynced'
   | 'FleetError'
@@ -31,8 +32,7 @@ export type EventType =
 export interface GitfleetEvent {
   /**
    * Set once, by encodeEvent: every replica sees the same id, so work done per event on every
-   * replica (notifications) can be done once. Events published by Lua scripts of their own
-   * (StatusChanged) have none.
+   * replica (notifications) can be done once.
    */
   id?: string;
   type: EventType;
@@ -55,7 +55,7 @@ export function encodeEvent(event: GitfleetEvent, now = new Date()): string {
 }
 
 /** A new event id: the time in ms and 48 random bits (unique, and sorts by time). */
-export function eventId(now = new Date()): string {
+function eventId(now = new Date()): string {
   return `${now.getTime()}-${randomBytes(6).toString('hex')}`;
 }
 

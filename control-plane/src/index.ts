@@ -3,6 +3,6 @@
 export { buildApp } from './app.ts';
 export { type Config, loadConfig } from './config.ts';
 export { ControlPlane, controlPlaneLogger } from './control-plane.ts';
-export { ApiError, type ErrorCode } from './errors.ts';
+export { DomainError, type ErrorCode } from './errors.ts';
 export type { GitfleetEvent } from './events.ts';
-export type { ClusterFleetStatus, FleetPhase } from './status/types.ts';
+export type { ClusterFleetStatus } from './status/types.ts';

@@ -1,11 +1,14 @@
 // CI checks for the protocol contract, run with `npm run proto:check`:
 //   1. buf lint
-//   2. buf breaking against the main branch (skipped only when main has no proto/ yet)
+//   2. buf breaking against the contract of the latest release, the buf image in releases/
+//      that scripts/set-version.ts records when a version is cut. Comparing with a branch
+//      would compare main with itself on main; a release is what deployed agents speak.
 //   3. the committed generated code in gen/ is what `buf generate` produces now
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { latestRelease } from './releases.ts';
 
 const protoDir = new URL('..', import.meta.url).pathname;
 
@@ -14,23 +17,17 @@ function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { cwd: protoDir, stdio: 'inherit' });
 }
 
-function mainHasProto(): boolean {
-  try {
-    execFileSync('git', ['cat-file', '-e', 'main:proto/buf.yaml'], { cwd: protoDir, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 run('buf', ['lint']);
 
-if (mainHasProto()) {
-  const gitDir = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: protoDir }).toString().trim();
-  run('buf', ['breaking', '--against', `${join(gitDir, '.git')}#branch=main,subdir=proto`]);
-} else {
-  console.log('buf breaking: main has no proto/ yet, nothing to compare against');
+const latest = latestRelease(join(protoDir, 'releases'));
+if (!latest) {
+  // No silent pass: without a released contract there is nothing the check could refuse.
+  console.error(
+    'buf breaking: no released contract in proto/releases (node scripts/set-version.ts records one)',
+  );
+  process.exit(1);
 }
+run('buf', ['breaking', '--against', relative(protoDir, latest)]);
 
 const out = mkdtempSync(join(tmpdir(), 'gitfleet-proto-'));
 try {

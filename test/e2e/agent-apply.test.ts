@@ -6,18 +6,20 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Applier, FLEET_LABEL } from '../../agent/src/apply/apply.ts';
+import {
+  FLEET_LABEL,
+  INVENTORY_LABEL,
+  PRUNE_OPT_OUT_ANNOTATION,
+  PRUNE_OPT_OUT_VALUE,
+} from '@gitfleet/proto/core';
+import { Applier } from '../../agent/src/apply/apply.ts';
 import type { ChangeAction, ChangeSet } from '../../agent/src/apply/changeset.ts';
 import { formatChangeSet, summarize } from '../../agent/src/apply/changeset.ts';
 import { deleteObjects } from '../../agent/src/apply/delete.ts';
 import { detectDrift } from '../../agent/src/apply/drift.ts';
 import { readHealth, waitForCurrent } from '../../agent/src/apply/wait.ts';
-import {
-  diffInventory,
-  PRUNE_OPT_OUT_ANNOTATION,
-  PRUNE_OPT_OUT_VALUE,
-} from '../../agent/src/inventory/diff.ts';
-import { INVENTORY_LABEL, InventoryStore } from '../../agent/src/inventory/store.ts';
+import { diffInventory } from '../../agent/src/inventory/diff.ts';
+import { InventoryStore } from '../../agent/src/inventory/store.ts';
 import type { KubeRequest, KubeResponse } from '../../agent/src/kube/client.ts';
 import { KubeClient, loadKubeConfig } from '../../agent/src/kube/client.ts';
 import type { KubeObject, ObjectRef } from '../../agent/src/objects.ts';

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@gitfleet/control-plane';
+import { GITFLEET_VERSION } from '@gitfleet/proto';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { agentConfigFromEnv } from '../../agent/src/agent.ts';
 import { startAgentProcess } from '../src/agent-process.ts';
@@ -528,7 +529,7 @@ describe('the Helm charts in a real cluster', () => {
     const [container] = pod.containers;
     assert.ok(container);
     assert.deepEqual(container.args, ['control-plane']);
-    assert.equal(container.image, 'ghcr.io/gitfleet/gitfleet:0.1.0');
+    assert.equal(container.image, `ghcr.io/gitfleet/gitfleet:${GITFLEET_VERSION}`);
     assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'http', scheme: 'HTTP' });
     assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'http', scheme: 'HTTP' });
     assert.equal(pod.securityContext?.runAsUser, 65532);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Action, Health, Phase } from '@gitfleet/proto';
+import { Action, GITFLEET_VERSION, Health, Phase } from '@gitfleet/proto';
 import { bearer, startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
@@ -617,7 +617,7 @@ describe('gitfleet CLI', () => {
     assert.equal(viaEnv.code, 3, 'GITFLEET_SERVER overrides the saved server');
 
     const version = await ok(['version', '-o', 'json']);
-    assert.deepEqual(JSON.parse(version.stdout).server, { url: server, version: '0.1.0' });
+    assert.deepEqual(JSON.parse(version.stdout).server, { url: server, version: GITFLEET_VERSION });
 
     await ok(['logout']);
     assert.deepEqual(JSON.parse(readFileSync(configFile, 'utf8')), { server });

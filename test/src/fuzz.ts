@@ -1,10 +1,17 @@
-// A small, deterministic fuzzer for the REST API, driven by the API's own OpenAPI document:
-// for every operation it sends requests whose bodies start valid-shaped and are then mutated
-// (wrong types, nulls, huge strings, negative numbers, deep nesting, unknown and missing
-// fields, broken JSON), with odd path parameters, query strings and content types, all with
-// an admin token through `app.inject`. What it counts is what a user would notice: requests
-// answered with a 5xx, or with an error body lacking a stable `code` and a `message`.
+// A deterministic, schema-driven fuzzer for the REST API, holding the server to its own
+// OpenAPI document. For every operation it sends two kinds of request through `app.inject`
+// with an admin token:
+// - valid ones: path, query and body generated from the schema (fast-check arbitraries, from
+//   the patterns and bounds the schema states), which the server must not refuse as invalid;
+// - broken ones: bodies that start valid-shaped and are then mutated (wrong types, nulls,
+//   huge strings, deep nesting, unknown and missing fields, broken JSON), odd path
+//   parameters, query strings and content types.
+// It counts what a client author would notice: a 5xx, an error without a stable `code` and a
+// `message`, a status the operation does not document, a body that does not match the schema
+// documented for its status, and a schema-valid request refused with 400.
 import { createHmac } from 'node:crypto';
+import { Ajv, type ValidateFunction } from 'ajv';
+import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 
 export interface FuzzOptions {
@@ -25,7 +32,10 @@ export interface FuzzOptions {
   concurrency?: number;
 }
 
+export type FailureKind = 'server-error' | 'uncoded' | 'undocumented' | 'mismatched' | 'refused-valid';
+
 export interface FuzzFailure {
+  kind: FailureKind;
   method: string;
   url: string;
   contentType: string | undefined;
@@ -41,7 +51,14 @@ export interface FuzzResult {
   serverErrors: number;
   /** 4xx answers without a JSON `{ code, message }` body. */
   uncoded: number;
-  /** The first few failures (5xx or uncoded), for the report. */
+  /** Answers with a status the operation does not document. */
+  undocumented: number;
+  /** Answers whose body does not match the schema documented for their status. */
+  mismatched: number;
+  /** Requests valid by the schema, and how many of them were refused with 400. */
+  validRequests: number;
+  refusedValid: number;
+  /** The first few failures of each kind, for the report. */
   failures: FuzzFailure[];
   durationMs: number;
 }
@@ -55,16 +72,24 @@ interface Schema {
   additionalProperties?: boolean | Schema;
   items?: Schema;
   enum?: Json[];
+  const?: Json;
+  minLength?: number;
   maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  minProperties?: number;
   pattern?: string;
+  allOf?: Schema[];
 }
 
 interface Operation {
   method: string;
   path: string;
-  pathParams: string[];
+  pathParams: { name: string; schema: Schema }[];
   query: { name: string; schema: Schema }[];
   body: Schema | undefined;
+  /** Documented statuses, each with the schema of its JSON body (undefined: no body). */
+  responses: Map<number, Schema | undefined>;
 }
 
 // Never fuzzed: a server-sent event stream does not end, so `inject` would wait forever.
@@ -99,12 +124,21 @@ function operations(doc: { paths: Record<string, Record<string, Record<string, u
       const params = (op.parameters ?? []) as { in: string; name: string; schema?: Schema }[];
       const content = (op.requestBody as { content?: Record<string, { schema?: Schema }> } | undefined)
         ?.content;
+      const responses = new Map<number, Schema | undefined>();
+      for (const [status, r] of Object.entries(
+        (op.responses ?? {}) as Record<string, { content?: Record<string, { schema?: Schema }> }>,
+      )) {
+        responses.set(Number(status), r.content?.['application/json']?.schema);
+      }
       ops.push({
         method: method.toUpperCase(),
         path,
-        pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
+        pathParams: params
+          .filter((p) => p.in === 'path')
+          .map((p) => ({ name: p.name, schema: p.schema ?? {} })),
         query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
         body: content?.['application/json']?.schema,
+        responses,
       });
     }
   }
@@ -153,7 +187,6 @@ const STRINGS = [
   '.',
   '../..',
   '/etc/passwd',
-  'http://127.0.0.1:1/nothing.git',
   'https://user:pass@example.invalid/x.git',
   'git@example.invalid:org/x.git',
   'javascript:alert(1)',
@@ -327,6 +360,67 @@ function mutate(rng: Rng, value: Json, schema: Schema): Json {
   return value;
 }
 
+// Values people write for fields whose pattern fast-check cannot generate from (lookaheads):
+// drawn from, then held to the schema like any other.
+const REALISTIC: Record<string, string[]> = {
+  branch: ['main', 'release/1.2', 'feature/x-y', 'v2', 'dev_branch'],
+  path: ['.', '', 'sub', 'a/b', '/sub', './x'],
+  revision: ['0123456789abcdef0123456789abcdef01234567', 'deadbee', ' DEADBEEF1 '],
+};
+
+/** A fast-check arbitrary of values valid by `schema`, as far as `valid` (Ajv on it) agrees. */
+function arbitraryOf(
+  schema: Schema,
+  key: string,
+  o: FuzzOptions,
+  valid: (v: unknown) => boolean,
+): fc.Arbitrary<Json> {
+  return rawArbitrary(schema, key, o).filter((v) => valid(v));
+}
+
+function rawArbitrary(schema: Schema, key: string, o: FuzzOptions): fc.Arbitrary<Json> {
+  if (schema.const !== undefined) return fc.constant(schema.const);
+  if (schema.enum) return fc.constantFrom(...schema.enum);
+  const types = [schema.type ?? 'string'].flat().filter((t) => t !== 'null');
+  const type = types[0] ?? 'null';
+  if (type === 'null') return fc.constant(null);
+  if (type === 'boolean') return fc.boolean();
+  if (type === 'integer' || type === 'number') {
+    return fc.integer({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000 });
+  }
+  if (type === 'array') return fc.array(rawArbitrary(schema.items ?? {}, key, o), { maxLength: 3 });
+  if (type === 'object') {
+    if (key === 'credentials' && o.credentials) return fc.constant({ ...o.credentials });
+    const properties = schema.properties ?? {};
+    if (Object.keys(properties).length === 0) {
+      return fc.dictionary(
+        fc.constantFrom('env', 'region', 'tier', 'example.com/team'),
+        fc.constantFrom('dev', 'prod', ''),
+        {
+          maxKeys: 3,
+        },
+      );
+    }
+    const fields: Record<string, fc.Arbitrary<Json>> = {};
+    for (const [k, s] of Object.entries(properties)) fields[k] = rawArbitrary(s, k, o);
+    return fc.record(fields, { requiredKeys: schema.required ?? [] }) as fc.Arbitrary<Json>;
+  }
+  const pool = [
+    ...(key === 'name' && o.names ? o.names : []),
+    ...(key === 'repo' && o.repoUrl ? [o.repoUrl, o.repoUrl] : []),
+    ...(REALISTIC[key] ?? []),
+  ];
+  let generated: fc.Arbitrary<string> = fc.string({ maxLength: Math.min(schema.maxLength ?? 40, 40) });
+  if (schema.pattern) {
+    try {
+      generated = fc.stringMatching(new RegExp(schema.pattern, 'u'));
+    } catch {
+      // A pattern fast-check cannot generate from: the pool and plain strings, filtered.
+    }
+  }
+  return pool.length ? fc.oneof(fc.constantFrom(...pool), generated) : generated;
+}
+
 function pathOf(rng: Rng, op: Operation, o: FuzzOptions): string {
   return op.path.replace(/\{(\w+)\}/g, () =>
     rng.chance(0.5) ? rng.pick(o.names ?? ['fuzz-a']) : rng.pick(TRICKY_NAMES),
@@ -368,6 +462,54 @@ function isCodedError(body: string): boolean {
   }
 }
 
+/** Draws one value from an arbitrary, reproducibly from the fuzzer's own sequence. */
+function draw<T>(rng: Rng, arb: fc.Arbitrary<T>): T | undefined {
+  try {
+    return fc.sample(arb, { seed: rng.int(2 ** 31), numRuns: 1 })[0];
+  } catch {
+    // The filter found nothing valid in its attempts.
+    return undefined;
+  }
+}
+
+/** A request valid by the operation's schema, or undefined when none could be drawn. */
+function generateValid(rng: Rng, op: Operation, o: FuzzOptions, ajv: Ajv): InjectOptions | undefined {
+  const check = (schema: Schema) => {
+    const validate = ajv.compile(schema);
+    return (v: unknown) => validate(v) === true;
+  };
+  let url = op.path;
+  for (const p of op.pathParams) {
+    const value = draw(rng, arbitraryOf(p.schema, 'name', o, check(p.schema)));
+    if (typeof value !== 'string' || value === '') return undefined;
+    url = url.replace(`{${p.name}}`, encodeURIComponent(value));
+  }
+  const query: string[] = [];
+  for (const q of op.query) {
+    if (!rng.chance(0.6)) continue;
+    const value = draw(rng, arbitraryOf(q.schema, q.name, o, check(q.schema)));
+    if (typeof value === 'string') query.push(`${q.name}=${encodeURIComponent(value)}`);
+  }
+  const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
+  const request: InjectOptions = {
+    method: op.method as InjectOptions['method'],
+    url: url + (query.length ? `?${query.join('&')}` : ''),
+    headers,
+  };
+  if (op.body) {
+    const body = draw(rng, arbitraryOf(op.body, '', o, check(op.body)));
+    if (body === undefined) return undefined;
+    headers['content-type'] = 'application/json';
+    request.payload = JSON.stringify(body);
+  }
+  return request;
+}
+
+/** Ajv for the document's schemas: its annotations (`x-refusal`) are known, formats not needed. */
+function contractAjv(): Ajv {
+  return new Ajv({ strict: false, allErrors: false, keywords: ['x-refusal'], validateFormats: false });
+}
+
 function generate(rng: Rng, op: Operation, o: FuzzOptions): InjectOptions {
   const url = pathOf(rng, op, o) + queryOf(rng, op);
   const bodyless = op.method === 'GET' || op.method === 'DELETE';
@@ -407,8 +549,38 @@ export async function fuzzApi(o: FuzzOptions): Promise<FuzzResult> {
     byStatus: {},
     serverErrors: 0,
     uncoded: 0,
+    undocumented: 0,
+    mismatched: 0,
+    validRequests: 0,
+    refusedValid: 0,
     failures: [],
     durationMs: 0,
+  };
+  const ajv = contractAjv();
+  const validators = new Map<Schema, ValidateFunction>();
+  const validatorOf = (schema: Schema) => {
+    const known = validators.get(schema);
+    if (known) return known;
+    const compiled = ajv.compile(schema);
+    validators.set(schema, compiled);
+    return compiled;
+  };
+  const perKind = new Map<FailureKind, number>();
+  const fail = (kind: FailureKind, request: InjectOptions, status: number, response: string) => {
+    result[kind === 'server-error' ? 'serverErrors' : kind === 'refused-valid' ? 'refusedValid' : kind]++;
+    const n = perKind.get(kind) ?? 0;
+    perKind.set(kind, n + 1);
+    if (n >= 5) return;
+    const headers = request.headers as Record<string, string>;
+    result.failures.push({
+      kind,
+      method: String(request.method),
+      url: String(request.url).slice(0, 200),
+      contentType: headers['content-type'],
+      body: String(request.payload ?? '').slice(0, 300),
+      status,
+      response: response.slice(0, 300),
+    });
   };
   // Requests are generated in one deterministic sequence; with concurrency > 1 only the
   // interleaving of their handling varies (which is the point: races between writes).
@@ -416,25 +588,47 @@ export async function fuzzApi(o: FuzzOptions): Promise<FuzzResult> {
   const worker = async () => {
     while (next < o.requests) {
       if (o.timeBudgetMs !== undefined && Date.now() - started > o.timeBudgetMs) return;
-      const request = generate(rng, ops[next % ops.length] as Operation, o);
+      const op = ops[next % ops.length] as Operation;
       next++;
+      // Webhook bodies are bytes judged by their signature: the schema says nothing to generate from.
+      const validRequest =
+        !op.path.startsWith('/api/v1/webhooks/') && rng.chance(0.35)
+          ? generateValid(rng, op, o, ajv)
+          : undefined;
+      const request = validRequest ?? generate(rng, op, o);
+      const isValid = validRequest !== undefined;
       const res = await o.app.inject(request);
       result.requests++;
+      if (isValid) result.validRequests++;
       result.byStatus[res.statusCode] = (result.byStatus[res.statusCode] ?? 0) + 1;
-      const serverError = res.statusCode >= 500;
-      const uncoded = res.statusCode >= 400 && request.method !== 'HEAD' && !isCodedError(res.body);
-      if (serverError) result.serverErrors++;
-      if (uncoded) result.uncoded++;
-      if ((serverError || uncoded) && result.failures.length < 20) {
-        const headers = request.headers as Record<string, string>;
-        result.failures.push({
-          method: String(request.method),
-          url: String(request.url).slice(0, 200),
-          contentType: headers['content-type'],
-          body: String(request.payload ?? '').slice(0, 300),
-          status: res.statusCode,
-          response: res.body.slice(0, 300),
-        });
+      if (res.statusCode >= 500) fail('server-error', request, res.statusCode, res.body);
+      if (res.statusCode >= 400 && request.method !== 'HEAD' && !isCodedError(res.body)) {
+        fail('uncoded', request, res.statusCode, res.body);
+      }
+      if (isValid && res.statusCode === 400) fail('refused-valid', request, res.statusCode, res.body);
+      // A request to another method or to a path that routes elsewhere is not this operation's.
+      const routed = request.method === op.method && !/"message":"no route /.test(res.body);
+      if (!routed || request.method === 'HEAD') continue;
+      if (!op.responses.has(res.statusCode)) {
+        fail('undocumented', request, res.statusCode, res.body);
+        continue;
+      }
+      const schema = op.responses.get(res.statusCode);
+      if (schema === undefined || res.statusCode === 204) {
+        if (res.body !== '')
+          fail('mismatched', request, res.statusCode, `a body where none is documented: ${res.body}`);
+        continue;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        fail('mismatched', request, res.statusCode, `not JSON: ${res.body}`);
+        continue;
+      }
+      const validate = validatorOf(schema);
+      if (!validate(body)) {
+        fail('mismatched', request, res.statusCode, `${ajv.errorsText(validate.errors)}: ${res.body}`);
       }
     }
   };
@@ -451,10 +645,10 @@ export function formatFuzzResult(r: FuzzResult): string {
   return [
     `${r.requests} requests over ${r.operations} operations in ${(r.durationMs / 1000).toFixed(1)} s`,
     `by status: ${statuses}`,
-    `5xx: ${r.serverErrors}; 4xx without {code, message}: ${r.uncoded}`,
+    `5xx: ${r.serverErrors}; 4xx without {code, message}: ${r.uncoded}; undocumented status: ${r.undocumented}; body not matching its schema: ${r.mismatched}; schema-valid refused: ${r.refusedValid} of ${r.validRequests}`,
     ...r.failures.map(
       (f) =>
-        `  ${f.status} ${f.method} ${f.url} [${f.contentType ?? 'no content-type'}] ${f.body.slice(0, 120)} → ${f.response.slice(0, 200)}`,
+        `  [${f.kind}] ${f.status} ${f.method} ${f.url} [${f.contentType ?? 'no content-type'}] ${f.body.slice(0, 120)} → ${f.response.slice(0, 240)}`,
     ),
   ].join('\n');
 }

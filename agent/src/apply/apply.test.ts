@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { canonicalJson, FLEET_LABEL } from '@gitfleet/proto/core';
 import type { KubeObject } from '../objects.ts';
 import {
   applyDigest,
   applyOptionsWithDefaults,
   bundleCrdScopes,
-  canonicalJson,
   changedPaths,
   comparableObject,
-  FLEET_LABEL,
   isLabelValue,
   normalizeForApply,
   sameComparable,

@@ -31,6 +31,7 @@
 
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { canonicalJson, FLEET_LABEL } from '@gitfleet/proto/core';
 import type { KubeClient, ResourceInfo } from '../kube/client.ts';
 import { mapConcurrent } from '../kube/client.ts';
 import type { KubeObject, ObjectRef } from '../objects.ts';
@@ -42,8 +43,6 @@ import type { ApplyStageName } from './sort.ts';
 import { sortForApply } from './sort.ts';
 import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_WAIT_TIMEOUT_MS, waitForCurrent } from './wait.ts';
 
-// On every object the agent applies, so a fleet's objects can be found (and listed cheaply).
-export const FLEET_LABEL = 'gitfleet.dev/fleet';
 export const DEFAULT_FIELD_MANAGER = 'gitfleet';
 export const DEFAULT_CONCURRENCY = 8;
 
@@ -195,17 +194,6 @@ export function applyDigest(obj: KubeObject, how: { fieldManager: string; force:
   return createHash('sha256')
     .update(canonicalJson([how.fieldManager, how.force, obj]))
     .digest('hex');
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 // Scope of the custom kinds a bundle defines itself, `group/kind` → namespaced, for objects

@@ -7,12 +7,13 @@
 // one that another fleet has taken over since. The delete is conditional on the uid that was
 // read, so an object re-created under the same name in between is left alone.
 
-import { isPruneOptedOut, PRUNE_OPT_OUT_ANNOTATION, PRUNE_OPT_OUT_VALUE } from '../inventory/diff.ts';
+import { FLEET_LABEL, PRUNE_OPT_OUT_ANNOTATION, PRUNE_OPT_OUT_VALUE } from '@gitfleet/proto/core';
+import { isPruneOptedOut } from '../inventory/diff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { mapConcurrent } from '../kube/client.ts';
 import type { ObjectRef } from '../objects.ts';
 import { formatRef } from '../objects.ts';
-import { asApplyError, DEFAULT_CONCURRENCY, FLEET_LABEL } from './apply.ts';
+import { asApplyError, DEFAULT_CONCURRENCY } from './apply.ts';
 import type { ChangeSet, ChangeSetEntry } from './changeset.ts';
 import { changeEntry, failedEntry } from './changeset.ts';
 import { isApplyError } from './errors.ts';

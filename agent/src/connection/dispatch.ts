@@ -10,10 +10,11 @@ import {
   type DiffResult,
   type RunningFleet,
 } from '@gitfleet/proto';
+import { BundleError, DEFAULT_APPLY } from '@gitfleet/proto/core';
 import type { Logger } from 'pino';
 import type { ObjectPreview, PreviewAction } from '../apply/preview.ts';
 import type { KubeObject } from '../objects.ts';
-import { BundleError, ChunkAssembler, type DesiredState } from './inbound.ts';
+import { ChunkAssembler, type DesiredState } from './inbound.ts';
 
 export interface StreamHandlers {
   /** What the agent runs now, sent in every Hello. */
@@ -135,10 +136,11 @@ export class StreamDispatcher {
     } catch (err) {
       return answer({ error: `the bundle to compare did not check out: ${(err as Error).message}` });
     }
+    const options = request.options ?? DEFAULT_APPLY;
     try {
       const previews = await this.#handlers.onPreview(request.fleet, objects, {
-        force: request.options?.force ?? true,
-        prune: request.options?.prune ?? true,
+        force: options.force,
+        prune: options.prune,
       });
       return answer({
         objects: previews.map((p) => ({

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type BundleChunk, Compression } from '@gitfleet/proto';
-import { BundleError, ChunkAssembler } from './inbound.ts';
+import { BundleError } from '@gitfleet/proto/core';
+import { ChunkAssembler } from './inbound.ts';
 
 const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } }];
 const raw = Buffer.from(JSON.stringify({ objects }));

@@ -1,16 +1,14 @@
 // Reassembles desired states from the chunks of the Connect stream and checks each against
 // its content digest before anyone applies it. Pure: no IO.
-import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { type BundleChunk, Compression } from '@gitfleet/proto';
+import {
+  type ApplySettings,
+  BundleError,
+  DEFAULT_APPLY,
+  decodeBundle,
+  decompressBundle,
+} from '@gitfleet/proto/core';
 import type { KubeObject } from '../objects.ts';
-
-export interface FleetOptions {
-  force: boolean;
-  prune: boolean;
-  allowEmpty: boolean;
-  correctDrift: boolean;
-}
 
 export interface DesiredState {
   sequence: number;
@@ -18,16 +16,10 @@ export interface DesiredState {
   stage: string;
   revision: string;
   digest: string;
-  options: FleetOptions;
+  options: ApplySettings;
   /** The objects to apply, or null when only the revision moved (same content as held). */
   objects: KubeObject[] | null;
 }
-
-export class BundleError extends Error {
-  readonly code = 'BundleInvalid';
-}
-
-const DEFAULT_OPTIONS: FleetOptions = { force: false, prune: true, allowEmpty: false, correctDrift: true };
 
 /**
  * Largest bundle the agent accepts, uncompressed. Bundles have no ceiling on the wire (more
@@ -56,7 +48,7 @@ export class ChunkAssembler {
    * returned, so nothing of it is applied, and the next desired state starts afresh.
    */
   accept(chunk: BundleChunk): DesiredState | undefined {
-    const options = chunk.options ?? DEFAULT_OPTIONS;
+    const options = chunk.options ?? DEFAULT_APPLY;
     if (chunk.total === 0) {
       return { ...meta(chunk), options, objects: null };
     }
@@ -107,8 +99,8 @@ export class ChunkAssembler {
     const raw = decompress(Buffer.concat(pending.parts), first, this.#maxBytes, what);
     return {
       ...meta(first),
-      options: first.options ?? DEFAULT_OPTIONS,
-      objects: decodeBundle(raw, first.bundleDigest, first.fleet),
+      options: first.options ?? DEFAULT_APPLY,
+      objects: decodeBundle(raw, first.bundleDigest, first.fleet) as KubeObject[],
     };
   }
 }
@@ -120,7 +112,7 @@ function decompress(payload: Buffer, first: BundleChunk, maxBytes: number, what:
   let raw: Buffer;
   if (first.compression === Compression.COMPRESSION_GZIP) {
     try {
-      raw = gunzipSync(payload, { maxOutputLength: limit });
+      raw = decompressBundle(payload, limit);
     } catch (err) {
       const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
       throw new BundleError(
@@ -153,23 +145,4 @@ function meta(chunk: BundleChunk) {
     revision: chunk.revision,
     digest: chunk.bundleDigest,
   };
-}
-
-/** The bundle's bytes are canonical JSON of its objects; its digest is their sha256. */
-export function decodeBundle(raw: Uint8Array, digest: string, fleet: string): KubeObject[] {
-  const actual = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  if (actual !== digest) {
-    throw new BundleError(
-      `bundle for fleet ${fleet} does not match its digest (got ${actual}, expected ${digest}); it was not applied`,
-    );
-  }
-  let parsed: KubeObject[] | { objects?: KubeObject[] } | null;
-  try {
-    parsed = JSON.parse(Buffer.from(raw).toString('utf8')) as KubeObject[] | { objects?: KubeObject[] };
-  } catch (err) {
-    throw new BundleError(`bundle for fleet ${fleet} is not JSON (${(err as Error).message})`);
-  }
-  const objects = Array.isArray(parsed) ? parsed : parsed?.objects;
-  if (!Array.isArray(objects)) throw new BundleError(`bundle for fleet ${fleet} has no objects array`);
-  return objects;
 }

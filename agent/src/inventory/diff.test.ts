@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PRUNE_OPT_OUT_ANNOTATION, PRUNE_OPT_OUT_VALUE } from '@gitfleet/proto/core';
 import type { KubeObject, ObjectRef } from '../objects.ts';
 import { refKey } from '../objects.ts';
-import { diffInventory, isPruneOptedOut, PRUNE_OPT_OUT_ANNOTATION, PRUNE_OPT_OUT_VALUE } from './diff.ts';
+import { diffInventory, isPruneOptedOut } from './diff.ts';
 
 const obj = (apiVersion: string, kind: string, name: string, namespace?: string): KubeObject => ({
   apiVersion,

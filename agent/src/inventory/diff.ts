@@ -3,13 +3,10 @@
 // or the render came out empty, which is far more often a mistake (a wrong path, a broken
 // substitution) than a wish to delete everything.
 
+import { PRUNE_OPT_OUT_ANNOTATION, PRUNE_OPT_OUT_VALUE } from '@gitfleet/proto/core';
 import { sortForDelete } from '../apply/sort.ts';
 import type { KubeObject, ObjectRef } from '../objects.ts';
 import { formatRef, parseRefKey, refKey, refOf } from '../objects.ts';
-
-// `gitfleet.dev/prune: disabled` on a live object keeps it when Git drops it.
-export const PRUNE_OPT_OUT_ANNOTATION = 'gitfleet.dev/prune';
-export const PRUNE_OPT_OUT_VALUE = 'disabled';
 
 // For the IO layer's `optedOut` predicate, which reads the live object: the annotation on
 // the manifest in Git no longer exists once the manifest is removed.

@@ -10,8 +10,6 @@ import type { ObjectRef } from '../objects.ts';
 import { parseRefKey, refKey } from '../objects.ts';
 
 export const INVENTORY_NAME_PREFIX = 'gitfleet-inventory-';
-// On the inventory ConfigMap, the fleet it belongs to.
-export const INVENTORY_FLEET_LABEL = 'gitfleet.dev/fleet';
 export const INVENTORY_DATA_KEY = 'inventory.json';
 export const INVENTORY_FORMAT_VERSION = 1;
 

@@ -6,13 +6,11 @@
 // Written with server-side apply under our field manager, so a save is one request whether
 // the ConfigMap exists or not. A ConfigMap holds up to 1 MiB: about 15,000 refs.
 
+import { INVENTORY_LABEL } from '@gitfleet/proto/core';
 import type { KubeClient, ResourceInfo } from '../kube/client.ts';
 import type { KubeObject, ObjectRef } from '../objects.ts';
 import { decodeInventory, encodeInventory, INVENTORY_DATA_KEY, inventoryName } from './inventory.ts';
 
-// On each inventory ConfigMap, the fleet it belongs to. Not FLEET_LABEL: the inventory is
-// not one of the fleet's objects, and must not be listed (or pruned) as one.
-export const INVENTORY_LABEL = 'gitfleet.dev/inventory';
 const FLEET_KEY = 'fleet';
 const REVISION_KEY = 'revision';
 const DIGEST_KEY = 'digest';

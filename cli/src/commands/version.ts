@@ -6,6 +6,9 @@ import { readConfig, resolveConnection } from '../config.ts';
 import { renderFields } from '../output.ts';
 import { emit } from './common.ts';
 
+// From the CLI's own manifest rather than the root one (proto/src/version.ts): the CLI does not
+// depend on @gitfleet/proto, and its manifest is there wherever the package is installed.
+// scripts/set-version.ts writes it and scripts/version.test.ts holds it to the project's.
 export const CLI_VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;

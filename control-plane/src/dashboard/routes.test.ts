@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAuth } from '../routes/auth.ts';
+import { errorHandler } from '../routes/http-errors.ts';
 import { dashboardRoutes } from './routes.ts';
 
 describe('dashboard routes', () => {
@@ -15,6 +16,7 @@ describe('dashboard routes', () => {
 
   before(async () => {
     app = Fastify();
+    app.setErrorHandler(errorHandler());
     registerAuth(app, [
       { role: 'admin', name: 'alice', token: admin },
       { role: 'viewer', name: 'victor', token: viewer },

@@ -12,7 +12,7 @@ interface Operation {
   tags?: string[];
   parameters?: { in: string; name: string; required?: boolean; schema?: Schema }[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
-  responses?: Record<string, unknown>;
+  responses?: Record<string, { description?: string }>;
 }
 
 interface OpenApi {
@@ -31,6 +31,16 @@ function describeBody(schema: Schema | undefined): string {
     .join(', ');
 }
 
+/** "201; 404 FleetNotFound; 409 FleetExists, Conflict": each status, errors with their codes. */
+function describeAnswers(responses: Operation['responses']): string {
+  return Object.entries(responses ?? {})
+    .map(([status, r]) => {
+      const codes = /\(code ([^)]+)\)/.exec(r.description ?? '')?.[1];
+      return codes ? `${status} ${codes}` : status;
+    })
+    .join('; ');
+}
+
 export function openApiToMarkdown(doc: OpenApi): string {
   const lines = [
     '# REST API',
@@ -39,10 +49,11 @@ export function openApiToMarkdown(doc: OpenApi): string {
     '',
     'Every route under `/api/v1` needs `Authorization: Bearer <token>` (role `viewer` may read, `admin` may',
     'also write), except the push webhook, which is verified by its HMAC signature. Errors are JSON',
-    '`{ "code": "<StableCode>", "message": "<what to fix>", "details"?: ... }`.',
+    '`{ "code": "<StableCode>", "message": "<what to fix>", "details"?: ... }`; each route lists every',
+    'status it answers, errors with their codes (/openapi.json has the schemas of every body).',
     '',
-    '| method | path | what | body |',
-    '| --- | --- | --- | --- |',
+    '| method | path | what | body | answers |',
+    '| --- | --- | --- | --- | --- |',
   ];
   const paths = Object.keys(doc.paths).sort();
   for (const path of paths) {
@@ -56,7 +67,7 @@ export function openApiToMarkdown(doc: OpenApi): string {
         .map((p) => `?${p.name}=`)
         .join(' ');
       lines.push(
-        `| ${method.toUpperCase()} | \`${path}\`${query ? ` \`${query}\`` : ''} | ${(op.summary ?? '').replace(/\|/g, '\\|')} | ${body} |`,
+        `| ${method.toUpperCase()} | \`${path}\`${query ? ` \`${query}\`` : ''} | ${(op.summary ?? '').replace(/\|/g, '\\|')} | ${body} | ${describeAnswers(op.responses)} |`,
       );
     }
   }

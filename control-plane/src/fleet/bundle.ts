@@ -1,13 +1,10 @@
-// Content-addressed bundles: the rendered objects for one cluster, identified by a digest of
-// their canonical encoding. Canonical means: objects sorted by identity, object keys sorted
-// (by UTF-16 code units, as RFC 8785 JCS does), no whitespace, JavaScript number formatting.
-// So file order, YAML style (flow vs block, quoting, comments, anchors) and key order do not
-// change the digest, and two clusters that render the same objects share one bundle. The
-// digest is the sha256 of exactly the bytes encodeBundle returns, so an agent can verify what
-// it received without re-serializing anything.
+// Content-addressed bundles: the rendered objects for one cluster, identified by the digest of
+// their encoding (the codec is @gitfleet/proto/core's). Objects are sorted by identity and
+// encoded as canonical JSON, so file order, YAML style (flow vs block, quoting, comments,
+// anchors) and key order do not change the digest, and two clusters that render the same
+// objects share one bundle.
 
-import { createHash } from 'node:crypto';
-import { FleetError } from './errors.ts';
+import { bundleDigest, canonicalJson, encodeBundle } from '@gitfleet/proto/core';
 
 export type KubeObject = {
   apiVersion: string;
@@ -19,7 +16,7 @@ export type KubeObject = {
 export type Bundle = {
   /** Sorted by identity (see objectIdentity). */
   objects: KubeObject[];
-  /** "sha256:<64 hex>" of encodeBundle(bundle). */
+  /** "sha256:<64 hex>" of bundleBytes(bundle). */
   digest: string;
 };
 
@@ -30,45 +27,9 @@ export function objectIdentity(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'me
   return `${group}/${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
 
-// Plain code-unit order: localeCompare would make the digest depend on the host's locale.
+// Plain code-unit order, as canonicalJson sorts keys: localeCompare would make the digest
+// depend on the host's locale.
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * Canonical JSON of a JSON-shaped value. Throws a TypeError naming the path of anything JSON
- * cannot carry (NaN, Infinity, dates, binary, bigint, functions): silently changing such a
- * value would deploy something other than what Git says.
- */
-export function canonicalJson(value: unknown, path = '$'): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot represent`);
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value))
-        return `[${value.map((v, i) => canonicalJson(v, `${path}[${i}]`)).join(',')}]`;
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(
-          `${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, which JSON cannot represent`,
-        );
-      }
-      const entries = Object.keys(value)
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .sort(byCodeUnits)
-        .map(
-          (k) =>
-            `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], `${path}.${k}`)}`,
-        );
-      return `{${entries.join(',')}}`;
-    }
-    default:
-      throw new TypeError(`${path} is a ${typeof value}, which JSON cannot represent`);
-  }
-}
 
 function sortObjects(objects: KubeObject[]): KubeObject[] {
   return objects
@@ -97,44 +58,13 @@ export function rememberCanonical(object: KubeObject, json: string): void {
   canonicalOfObject.set(object, json);
 }
 
-/** The bytes agents receive: UTF-8 canonical JSON of `{"objects":[...]}`. */
-export function encodeBundle(bundle: Pick<Bundle, 'objects'>): Uint8Array {
-  // Exactly canonicalJson({ objects: sorted }), assembled from the per-object pieces.
-  return new TextEncoder().encode(
-    `{"objects":[${sortObjects(bundle.objects).map(canonicalObject).join(',')}]}`,
-  );
-}
-
-/** "sha256:<hex>" of the bytes. */
-export function digestOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+/** The bytes agents receive (encodeBundle's), each object's canonical JSON serialized once. */
+export function bundleBytes(bundle: Pick<Bundle, 'objects'>): Uint8Array {
+  return encodeBundle(sortObjects(bundle.objects), canonicalObject);
 }
 
 /** Sorts the objects and computes the digest. */
 export function makeBundle(objects: KubeObject[]): Bundle {
   const sorted = sortObjects(objects);
-  return { objects: sorted, digest: digestOf(encodeBundle({ objects: sorted })) };
-}
-
-/**
- * Reads bytes made by encodeBundle, checking them against the digest they were sent under.
- * Throws FleetError 'DigestMismatch' or 'InvalidBundle'.
- */
-export function decodeBundle(bytes: Uint8Array, digest: string): Bundle {
-  const actual = digestOf(bytes);
-  if (actual !== digest) {
-    throw new FleetError(
-      'DigestMismatch',
-      `bundle bytes have digest ${actual}, expected ${digest}; refetch the bundle`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (err) {
-    throw new FleetError('InvalidBundle', `bundle ${digest} is not JSON: ${(err as Error).message}`);
-  }
-  const objects = (parsed as { objects?: unknown })?.objects;
-  if (!Array.isArray(objects)) throw new FleetError('InvalidBundle', `bundle ${digest} has no objects list`);
-  return { objects: objects as KubeObject[], digest };
+  return { objects: sorted, digest: bundleDigest(encodeBundle(sorted, canonicalObject)) };
 }

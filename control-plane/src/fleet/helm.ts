@@ -4,8 +4,9 @@
 // text into a problem with file and line. Templating itself is Helm's; never re-implemented.
 
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@gitfleet/proto/core';
 import { parse as parseYaml } from 'yaml';
-import { canonicalJson, type KubeObject } from './bundle.ts';
+import type { KubeObject } from './bundle.ts';
 import { type Problem, problem } from './errors.ts';
 import type { RenderedFile } from './render.ts';
 import { isClusterScopedKind } from './scope.ts';

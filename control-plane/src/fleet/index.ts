@@ -2,16 +2,7 @@
 // content-addressed bundles, and planning of stages, rollouts and promotions. No IO here:
 // Git, Redis, gRPC and Kubernetes live in the adapters that call these functions.
 
-export {
-  type Bundle,
-  canonicalJson,
-  decodeBundle,
-  digestOf,
-  encodeBundle,
-  type KubeObject,
-  makeBundle,
-  objectIdentity,
-} from './bundle.ts';
+export { type Bundle, bundleBytes, type KubeObject, makeBundle, objectIdentity } from './bundle.ts';
 export { FleetError, type Problem } from './errors.ts';
 export {
   formatSelector,
@@ -55,8 +46,6 @@ export {
   stageTarget,
 } from './planner.ts';
 export {
-  type ApplyPolicy,
-  DEFAULT_APPLY,
   DEFAULT_MANIFESTS,
   DEFAULT_ROLLOUT,
   type FleetPolicy,
@@ -79,7 +68,6 @@ export { isRevision, sameRevision, shortRevision } from './revision.ts';
 export {
   advanceRollout,
   type ClusterStatus,
-  type Phase,
   type RolloutInput,
   type RolloutResult,
   type RolloutState,

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { FleetError } from './errors.ts';
 import {
   formatSelector,
   isValidLabelKey,
   isValidLabelValue,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
   matchesSelector,
   parseSelector,
+  SELECTOR_PATTERN,
 } from './labels.ts';
 
 const prodEu = { env: 'prod', region: 'eu', tier: 'web' };
@@ -172,5 +176,75 @@ describe('label syntax', () => {
   test('values', () => {
     for (const v of ['', 'prod', 'v1.2.3', 'a_b-c']) assert.ok(isValidLabelValue(v), v);
     for (const v of ['-a', 'a b', 'x'.repeat(64), 'a/b']) assert.ok(!isValidLabelValue(v), v);
+  });
+});
+
+describe('the API schema states the same rules as the parser', () => {
+  const selector = new RegExp(SELECTOR_PATTERN, 'u');
+  const key = new RegExp(LABEL_KEY_PATTERN, 'u');
+  const value = new RegExp(LABEL_VALUE_PATTERN, 'u');
+  const accepts = (text: string) => {
+    try {
+      parseSelector(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Texts made of the characters that matter to the grammar, so that most are near misses.
+  const near = fc
+    .array(
+      fc.constantFrom(
+        'a',
+        'b',
+        'Z',
+        '1',
+        '=',
+        '!',
+        ',',
+        ' ',
+        '\t',
+        '(',
+        ')',
+        'in',
+        'notin',
+        '/',
+        '.',
+        '-',
+        '_',
+        'x.io/',
+      ),
+      {
+        maxLength: 14,
+      },
+    )
+    .map((parts) => parts.join(''));
+
+  test('SELECTOR_PATTERN matches exactly the selectors parseSelector reads', () => {
+    fc.assert(
+      fc.property(near, (text) => selector.test(text) === accepts(text)),
+      { numRuns: 20_000 },
+    );
+    for (const text of [
+      'env in (dev, prod),!legacy,tier!=db',
+      `${'k'.repeat(64)}=v`,
+      'a..b/x=1',
+      'ex.com/-a',
+    ]) {
+      assert.equal(selector.test(text), accepts(text), text);
+    }
+  });
+
+  test('LABEL_KEY_PATTERN and LABEL_VALUE_PATTERN match isValidLabelKey and isValidLabelValue', () => {
+    fc.assert(
+      fc.property(
+        near,
+        (text) => key.test(text) === isValidLabelKey(text) && value.test(text) === isValidLabelValue(text),
+      ),
+      { numRuns: 20_000 },
+    );
+    for (const text of [`${'a'.repeat(253)}/x`, `${'a'.repeat(254)}/x`, 'x'.repeat(63), 'x'.repeat(64)]) {
+      assert.equal(key.test(text), isValidLabelKey(text), text);
+    }
   });
 });

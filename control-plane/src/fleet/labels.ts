@@ -210,3 +210,14 @@ export function parseSelector(text: string): LabelSelector {
     ...(matchExpressions.length > 0 ? { matchExpressions } : {}),
   };
 }
+
+// The same rules as JSON Schema patterns, for the API's schema (a client sees what the server
+// checks); labels.test.ts holds them to isValidLabelKey, isValidLabelValue and parseSelector.
+const SPACE = '\\s*';
+const NAME_PATTERN = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const KEY_PATTERN = `((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?${NAME_PATTERN}`;
+const REQUIREMENT_PATTERN = `${SPACE}(!${SPACE}${KEY_PATTERN}|${KEY_PATTERN}(${SPACE}(==|=|!=)${SPACE}(${NAME_PATTERN})?|\\s+(in|notin)${SPACE}\\(${SPACE}${NAME_PATTERN}(${SPACE},${SPACE}${NAME_PATTERN})*${SPACE}\\))?)${SPACE}`;
+
+export const LABEL_KEY_PATTERN = `^${KEY_PATTERN}$`;
+export const LABEL_VALUE_PATTERN = `^(${NAME_PATTERN})?$`;
+export const SELECTOR_PATTERN = `^${SPACE}$|^${REQUIREMENT_PATTERN}(,${REQUIREMENT_PATTERN})*$`;

@@ -19,6 +19,7 @@ export const EVENT_SEVERITY: Readonly<Record<EventType, Severity>> = {
   ClusterConnected: 'info',
   ClusterDisconnected: 'warning',
   FleetCreated: 'info',
+  FleetUpdated: 'info',
   FleetDeleted: 'info',
   FleetSynced: 'info',
   FleetError: 'error',

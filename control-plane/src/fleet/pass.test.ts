@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Phase } from '@gitfleet/proto/core';
 import { type Problem, problem } from './errors.ts';
 import {
   type Condition,
@@ -14,7 +15,7 @@ import {
 } from './pass.ts';
 import { type ClusterInfo, type Plan, plan } from './planner.ts';
 import { type FleetPolicy, parsePolicy } from './policy.ts';
-import type { ClusterStatus, Phase } from './rollout.ts';
+import type { ClusterStatus } from './rollout.ts';
 
 const OLD = 'aaaaaaa000000000000000000000000000000000';
 const NEW = 'bbbbbbb000000000000000000000000000000000';

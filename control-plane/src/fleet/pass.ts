@@ -8,9 +8,10 @@
 //   Rendered  the head is a good revision and every cluster's bundle rendered
 //   Stalled   nothing moves until someone acts (a halted rollout, no good revision at all)
 //   Ready     all of the above went well and every stage's rollout is complete
+import type { ApplySettings } from '@gitfleet/proto/core';
 import type { Problem } from './errors.ts';
 import type { Plan } from './planner.ts';
-import type { ApplyPolicy, FleetPolicy } from './policy.ts';
+import type { FleetPolicy } from './policy.ts';
 import { shortRevision } from './revision.ts';
 import type { RolloutState } from './rollout.ts';
 
@@ -63,7 +64,7 @@ export const EMPTY_STATE: FleetState = {
 /** One fleet's desired state on one cluster; null removes it (the cluster left the fleet). */
 export type Delivery = {
   cluster: string;
-  entry: { fleet: string; stage: string; revision: string; digest: string; apply: ApplyPolicy } | null;
+  entry: { fleet: string; stage: string; revision: string; digest: string; apply: ApplySettings } | null;
 };
 
 /** What rendering one planned cluster gave. */
@@ -94,7 +95,7 @@ export type PassInput = {
   planned?: Plan;
   renders?: RenderOutcome[];
   /** How the policy in force applies (goes with every delivery). */
-  apply?: ApplyPolicy;
+  apply?: ApplySettings;
   /** Chart versions known after this pass's renders, and the commits whose versions matter. */
   chartVersions?: Record<string, string>;
   pinnedRevisions?: string[];

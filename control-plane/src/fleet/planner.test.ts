@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Phase } from '@gitfleet/proto/core';
 import { FleetError } from './errors.ts';
 import {
   assignStages,
@@ -12,7 +13,7 @@ import {
   plan,
 } from './planner.ts';
 import { type FleetPolicy, parsePolicy } from './policy.ts';
-import { type ClusterStatus, type Phase, type RolloutState, waveSize } from './rollout.ts';
+import { type ClusterStatus, type RolloutState, waveSize } from './rollout.ts';
 
 const HEAD = 'aaaaaaa000000000000000000000000000000000';
 const OLD = 'bbbbbbb000000000000000000000000000000000';

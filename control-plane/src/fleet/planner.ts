@@ -3,11 +3,12 @@
 // order, stages in policy order), so it can run on any replica, after any event, as often as
 // needed; the caller stores the rollout states and turns revisions into bundles (render.ts).
 
+import type { Phase } from '@gitfleet/proto/core';
 import { FleetError, type Problem, problem } from './errors.ts';
 import { matchesSelector } from './labels.ts';
 import type { FleetPolicy } from './policy.ts';
 import { isRevision, sameRevision, shortRevision } from './revision.ts';
-import { advanceRollout, type ClusterStatus, type Phase, type RolloutState } from './rollout.ts';
+import { advanceRollout, type ClusterStatus, type RolloutState } from './rollout.ts';
 
 export type ClusterInfo = { name: string; labels: Record<string, string> };
 

@@ -4,6 +4,7 @@
 // A policy with any problem is rejected whole; the fleet then keeps its last good revision.
 
 import { isDeepStrictEqual } from 'node:util';
+import { type ApplySettings, DEFAULT_APPLY } from '@gitfleet/proto/core';
 import {
   type Document,
   isMap,
@@ -95,13 +96,6 @@ export type Override = {
 
 export type Source = 'manifests' | 'helm' | 'kustomize';
 
-export type ApplyPolicy = {
-  force: boolean;
-  prune: boolean;
-  allowEmpty: boolean;
-  correctDrift: boolean;
-};
-
 export type FleetPolicy = {
   /** What the fleet deploys: exactly one of `manifests` (the default), `helm`, `kustomize`. */
   source: Source;
@@ -114,7 +108,7 @@ export type FleetPolicy = {
   stages: Stage[];
   /** Extra variables for manifests: `${key}`; values may use the built-in variables. */
   substitute: Record<string, string>;
-  apply: ApplyPolicy;
+  apply: ApplySettings;
   /** Who is told of which events (notify.ts); absent when fleet.yaml has no `notify:`. */
   notify?: NotifyRule[];
 };
@@ -122,15 +116,6 @@ export type FleetPolicy = {
 export type PolicyResult = { ok: true; policy: FleetPolicy } | { ok: false; errors: Problem[] };
 
 export const DEFAULT_MANIFESTS = './manifests';
-// force: true by default, as in Flux and Argo CD: a field someone changed by hand (kubectl
-// edit/patch takes ownership of it) can only be restored by forcing; fields our manifests do
-// not set, like the replicas an HPA owns, are never touched either way.
-export const DEFAULT_APPLY: Readonly<ApplyPolicy> = {
-  force: true,
-  prune: true,
-  allowEmpty: false,
-  correctDrift: true,
-};
 /** Kubernetes Deployment defaults, which people already know. */
 export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = {
   maxUnavailable: '25%',
@@ -968,11 +953,11 @@ function readSubstitute(r: Reader, node: unknown): Record<string, string> {
   return out;
 }
 
-function readApply(r: Reader, node: unknown, apply: ApplyPolicy): void {
+function readApply(r: Reader, node: unknown, apply: ApplySettings): void {
   if (isNull(node)) return;
   for (const [key, value] of r.entries(node, 'apply', APPLY_KEYS)) {
     const b = r.boolean(value, `apply.${key}`);
-    if (b !== null) apply[key as keyof ApplyPolicy] = b;
+    if (b !== null) apply[key as keyof ApplySettings] = b;
   }
 }
 

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { canonicalJson, decodeBundle, encodeBundle } from './bundle.ts';
+import { BundleError, canonicalJson, decodeBundle } from '@gitfleet/proto/core';
+import { bundleBytes } from './bundle.ts';
 import type { Problem } from './errors.ts';
 import { FleetError } from './errors.ts';
 import { type FleetPolicy, parsePolicy } from './policy.ts';
@@ -376,9 +377,9 @@ describe('renderBundle: content-addressed digest', () => {
   test('the digest is sha256 of exactly the encoded bytes, which decode back', () => {
     const b = rendered(input(files));
     assert.match(b.digest, /^sha256:[0-9a-f]{64}$/);
-    const bytes = encodeBundle(b);
+    const bytes = bundleBytes(b);
     assert.equal(sha(bytes), b.digest);
-    assert.deepEqual(decodeBundle(bytes, b.digest), b);
+    assert.deepEqual(decodeBundle(bytes, b.digest, 'shop'), b.objects);
     // Assembled from cached per-object pieces, the bytes are still the canonical JSON of the whole.
     assert.equal(new TextDecoder().decode(bytes), canonicalJson({ objects: b.objects }));
   });
@@ -443,12 +444,12 @@ spec:
 
   test('decodeBundle refuses bytes that do not match the digest', () => {
     const b = rendered(input(files));
-    const bytes = encodeBundle(b);
+    const bytes = bundleBytes(b);
     const tampered = new Uint8Array(bytes);
     tampered[10] = tampered[10]! ^ 1;
     assert.throws(
-      () => decodeBundle(tampered, b.digest),
-      (e: unknown) => e instanceof FleetError && e.code === 'DigestMismatch',
+      () => decodeBundle(tampered, b.digest, 'shop'),
+      (e: unknown) => e instanceof BundleError && e.code === 'DigestMismatch',
     );
   });
 });

@@ -4,6 +4,7 @@
 // into a partial bundle, which the agent would faithfully apply and prune against.
 
 import { basename } from 'node:path/posix';
+import { canonicalJson } from '@gitfleet/proto/core';
 import {
   type DocumentOptions,
   isMap,
@@ -17,7 +18,6 @@ import {
 } from 'yaml';
 import {
   type Bundle,
-  canonicalJson,
   canonicalObject,
   type KubeObject,
   makeBundle,
@@ -27,8 +27,6 @@ import {
 import { FleetError, type Problem, problem } from './errors.ts';
 import type { FleetPolicy } from './policy.ts';
 import { substitute, type VariableRef } from './substitute.ts';
-
-export { encodeBundle } from './bundle.ts';
 
 export type ManifestFile = {
   /** Path relative to the repository, e.g. "shop/manifests/web.yaml"; used in messages. */

@@ -17,10 +17,9 @@
 // - Clusters that join the stage are appended in name order to the waves not yet launched;
 //   once a rollout is complete, joining clusters get its revision at once.
 
+import type { Phase } from '@gitfleet/proto/core';
 import type { RolloutPolicy } from './policy.ts';
 import { sameRevision, shortRevision } from './revision.ts';
-
-export type Phase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
 
 /** What a cluster last reported for this fleet. */
 export type ClusterStatus = {

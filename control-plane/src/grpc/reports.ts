@@ -1,9 +1,9 @@
 // Status reports from agents, whichever way they arrive (a ReportStatus call or a report on
 // the Connect stream): validated, converted to what the status store keeps, and durably
 // enqueued before anything is acknowledged.
-import { Action, type FleetStatus, Health, type ObjectStatus, Phase } from '@gitfleet/proto';
+import { Action, type FleetStatus, Health, type ObjectStatus, phaseFromProto } from '@gitfleet/proto';
 import type { StatusIngestion } from '../status/ingest.ts';
-import type { ClusterFleetStatus, FleetPhase, ObjectAction, ObjectHealth } from '../status/types.ts';
+import type { ClusterFleetStatus, ObjectAction, ObjectHealth } from '../status/types.ts';
 import { inSpan } from '../telemetry.ts';
 import { invalidArgument } from './service-error.ts';
 import { reportProblem } from './validate.ts';
@@ -25,14 +25,6 @@ export function acceptReport(
   );
 }
 
-const PHASES: Record<number, FleetPhase> = {
-  [Phase.PHASE_PENDING]: 'Pending',
-  [Phase.PHASE_APPLYING]: 'Applying',
-  [Phase.PHASE_PROGRESSING]: 'Progressing',
-  [Phase.PHASE_READY]: 'Ready',
-  [Phase.PHASE_FAILED]: 'Failed',
-  [Phase.PHASE_DRIFTED]: 'Drifted',
-};
 const ACTIONS: Record<number, ObjectAction> = {
   [Action.ACTION_CREATED]: 'created',
   [Action.ACTION_CONFIGURED]: 'configured',
@@ -58,7 +50,7 @@ export function toClusterFleetStatus(cluster: string, sequence: number, s: Fleet
     desiredDigest: s.desiredDigest,
     appliedRevision: s.appliedRevision,
     attemptedRevision: s.attemptedRevision,
-    phase: PHASES[s.phase] ?? 'Pending',
+    phase: phaseFromProto(s.phase) ?? 'Pending',
     message: s.message,
     objects: s.objects.map((o: ObjectStatus) => ({
       apiVersion: o.apiVersion,

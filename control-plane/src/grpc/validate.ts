@@ -10,7 +10,7 @@ import {
   type FleetStatus,
   Health,
   type Hello,
-  Phase,
+  phaseFromProto,
 } from '@gitfleet/proto';
 
 /** Fleet names as the REST API accepts them (DNS label). */
@@ -34,14 +34,6 @@ export const REPORT_LIMITS = {
   driftEntries: 64,
 } as const;
 
-const PHASES = new Set<number>([
-  Phase.PHASE_PENDING,
-  Phase.PHASE_APPLYING,
-  Phase.PHASE_PROGRESSING,
-  Phase.PHASE_READY,
-  Phase.PHASE_FAILED,
-  Phase.PHASE_DRIFTED,
-]);
 // UNSPECIFIED (0) is tolerated for actions and health (stored as 'unknown'); UNRECOGNIZED is not.
 const ACTIONS = new Set<number>(Object.values(Action).filter((v) => v >= 0));
 const HEALTHS = new Set<number>(Object.values(Health).filter((v) => v >= 0));
@@ -69,7 +61,7 @@ export function reportProblem(sequence: number, status: FleetStatus | undefined,
   }
   const fleet = fleetProblem(status.fleet, 'status.fleet');
   if (fleet) return fleet;
-  if (!PHASES.has(status.phase)) {
+  if (phaseFromProto(status.phase) === undefined) {
     return `status.phase ${status.phase} is not a phase; send one of PENDING, APPLYING, PROGRESSING, READY, FAILED, DRIFTED`;
   }
   for (const [key, max] of [

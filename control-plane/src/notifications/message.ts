@@ -34,6 +34,7 @@ const WORDS: Record<EventType, [title: string, plural: string]> = {
   ClusterConnected: ['Cluster connected', 'connections'],
   ClusterDisconnected: ['Cluster disconnected', 'disconnections'],
   FleetCreated: ['Fleet created', 'fleet creations'],
+  FleetUpdated: ['Fleet changed', 'fleet changes'],
   FleetDeleted: ['Fleet deleted', 'fleet deletions'],
   FleetSynced: ['Fleet synced', 'syncs'],
   FleetError: ['Fleet error', 'fleet errors'],

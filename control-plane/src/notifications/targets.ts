@@ -4,7 +4,7 @@
 // a Slack webhook URL is itself the credential, and a webhook URL may carry a token. The API
 // shows a target's type, the URL's host and its health, never the URL or the secret.
 import { randomBytes } from 'node:crypto';
-import { ApiError, invalid, notFound } from '../errors.ts';
+import { DomainError, invalid, notFound } from '../errors.ts';
 import type { RedisClient } from '../store/connect.ts';
 import { script } from '../store/script.ts';
 import { SealedSecretError, SecretBox } from '../store/secrets.ts';
@@ -186,8 +186,7 @@ export class NotificationTargets {
       ],
     );
     if (!created) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'Conflict',
         `notification target ${spec.name} already exists; delete it first (its secret cannot be read back) or pick another name`,
       );

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Compression, DiffAction, type DiffRequest, type DiffResult } from '@gitfleet/proto';
 import type { Logger } from 'pino';
-import { ApiError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import type { Problem } from '../fleet/index.ts';
 import { GitError } from '../git/mirror.ts';
 import type { ConnectionManager } from '../grpc/connection.ts';
@@ -113,15 +113,13 @@ export class PreviewService {
   ): Promise<FleetDiff> {
     const rendered = await this.#deps.reconciler.preview(fleet, ref, filter).catch((err: Error) => {
       if (!(err instanceof GitError)) throw err;
-      throw new ApiError(
-        404,
+      throw new DomainError(
         'RevisionNotFound',
         `${ref} is neither a commit nor a branch of the fleet's repository (${err.message}); give a commit id or a branch name`,
       );
     });
     if (!rendered.ok) {
-      throw new ApiError(
-        422,
+      throw new DomainError(
         'InvalidRevision',
         `${rendered.revision?.slice(0, 7) ?? ref} is not a good revision of fleet ${fleet}: ${rendered.problems
           .map((p: Problem) => p.message)
@@ -129,8 +127,7 @@ export class PreviewService {
       );
     }
     if (rendered.targets.length === 0 && (filter.stage || filter.cluster)) {
-      throw new ApiError(
-        404,
+      throw new DomainError(
         filter.cluster ? 'ClusterNotFound' : 'StageNotFound',
         `revision ${rendered.revision.slice(0, 7)} of fleet ${fleet} puts no cluster${filter.cluster ? ` named ${filter.cluster}` : ''}${filter.stage ? ` in stage ${filter.stage}` : ''}; check the names`,
       );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { DEFAULT_APPLY } from '@gitfleet/proto/core';
 import type { FleetPolicy, RolloutState } from '../fleet/index.ts';
-import { DEFAULT_APPLY } from '../fleet/index.ts';
 import { overdueRollouts } from './deadlines.ts';
 
 const policy: FleetPolicy = {

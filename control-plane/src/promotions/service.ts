@@ -5,9 +5,10 @@
 // exactly as for a pull request that changed the same line.
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import { normaliseFleetPath } from '@gitfleet/proto/core';
 import git from 'isomorphic-git';
 import type { ControlPlane } from '../control-plane.ts';
-import { ApiError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import {
   type ClusterStatus,
   checkPromotion,
@@ -91,8 +92,9 @@ export class PromotionService {
         from = source.from;
         revision = await this.#resolve(mirror, spec.branch, head, source.revision);
       } catch (err) {
+        // The request is well formed; it is the fleet.yaml that names no stage to take from.
         if (err instanceof FleetError && err.code === 'NoSourceStage') {
-          throw new ApiError(400, 'InvalidRequest', err.message);
+          throw new DomainError('PromotionRefused', err.message);
         }
         throw err;
       }
@@ -112,7 +114,7 @@ export class PromotionService {
       statuses: toClusterStatuses(statuses),
     });
     if (!check.ok) {
-      throw new ApiError(409, 'PromotionRefused', check.message, {
+      throw new DomainError('PromotionRefused', check.message, {
         requires: check.requires,
         notReady: check.notReady,
       });
@@ -126,8 +128,7 @@ export class PromotionService {
       if (attempt === 1) basePin = pin;
       else if (!samePin(pin, basePin)) throw changedMeanwhile(stage, pin);
       if (pin && sameRevision(pin, revision)) {
-        throw new ApiError(
-          409,
+        throw new DomainError(
           'Conflict',
           `stage '${stage}' is already pinned to ${shortRevision(revision)} on ${spec.branch}; nothing to promote`,
         );
@@ -158,22 +159,19 @@ export class PromotionService {
     changes.reverse();
     const plan = rollbackPlan(changes);
     if (plan.current === null) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'RollbackRefused',
         `stage '${stage}' follows the head of ${spec.branch}, so there is no pinned revision to roll back; revert the commit on the branch (git revert) or promote a revision to pin it`,
       );
     }
     if (plan.previous === undefined) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'RollbackRefused',
         `nothing to roll back to: the history of ${file} shows no revision of stage '${stage}' before ${shortRevision(plan.current)}`,
       );
     }
     if (plan.previous === null) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'RollbackRefused',
         `nothing to roll back to: before ${shortRevision(plan.current)}, stage '${stage}' followed the branch head; promote the revision you want instead`,
       );
@@ -209,7 +207,7 @@ export class PromotionService {
     } catch (err) {
       // Git unreachable: the history as of the last fetch is still the truth up to there.
       head = await mirror.head(spec.branch);
-      if (!head) throw gitApiError(err);
+      if (!head) throw gitError(err);
     }
     const log = await mirror.log(head, file, this.#options.historyDepth);
     return log.map(promotionOf).filter((p): p is PromotionRecord => p !== null);
@@ -218,7 +216,13 @@ export class PromotionService {
   async #load(fleet: string): Promise<Loaded> {
     const { spec, state } = await this.#cp.fleets.get(fleet);
     const mirror = this.#cp.reconciler.mirror(spec, await this.#cp.fleets.credentials(fleet));
-    const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
+    const base = normaliseFleetPath(spec.path);
+    if (base === null) {
+      throw new DomainError(
+        'Conflict',
+        `fleet ${fleet} has the path ${JSON.stringify(spec.path)}, which is not a directory inside the repository (no '..'); recreate the fleet with a path such as deploy/shop`,
+      );
+    }
     return { spec, state, mirror, file: base ? `${base}/fleet.yaml` : 'fleet.yaml' };
   }
 
@@ -226,16 +230,14 @@ export class PromotionService {
   async #resolve(mirror: GitMirror, branch: string, head: string, text: string): Promise<string> {
     const rev = text.trim().toLowerCase();
     if (!isRevision(rev)) {
-      throw new ApiError(
-        400,
+      throw new DomainError(
         'InvalidRequest',
         `revision '${text}' is not a commit id; give the full hex commit id (or at least its first 7 digits)`,
       );
     }
     const notOnBranch = () =>
-      new ApiError(
-        422,
-        'RevisionNotFound',
+      new DomainError(
+        'RevisionNotOnBranch',
         `revision ${rev} is not a commit of branch ${branch} (as of ${shortRevision(head)}); push it to ${branch} first`,
       );
     let full: string;
@@ -276,12 +278,11 @@ export class PromotionService {
         edit: (text, _head, attempt) => edit(text, attempt),
       });
     } catch (err) {
-      if (err instanceof PushConflictError) throw new ApiError(409, 'Conflict', err.message);
-      if (err instanceof GitError) throw gitApiError(err);
+      if (err instanceof PushConflictError) throw new DomainError('Conflict', err.message);
+      if (err instanceof GitError) throw gitError(err);
       throw err;
     }
-    if (!result)
-      throw new ApiError(409, 'Conflict', `${file} is unchanged by this request; nothing to commit`);
+    if (!result) throw new DomainError('Conflict', `${file} is unchanged by this request; nothing to commit`);
     // Read back, so that what is returned is what `git log` will show.
     const { commit } = await git.readCommit({ fs, gitdir: mirror.dir, oid: result.commit });
     const record = promotionOf({
@@ -319,8 +320,7 @@ export class PromotionService {
 
 function requirePolicy(fleet: string, state: FleetState): FleetPolicy {
   if (!state.policy) {
-    throw new ApiError(
-      409,
+    throw new DomainError(
       'Conflict',
       `fleet ${fleet} has no valid fleet.yaml yet (see its errors); fix it before promoting`,
     );
@@ -330,8 +330,7 @@ function requirePolicy(fleet: string, state: FleetState): FleetPolicy {
 
 function requireStage(policy: FleetPolicy, stage: string): string {
   if (!policy.stages.some((s) => s.name === stage)) {
-    throw new ApiError(
-      404,
+    throw new DomainError(
       'StageNotFound',
       `there is no stage '${stage}' in fleet.yaml; stages: ${policy.stages.map((s) => s.name).join(', ')}`,
     );
@@ -366,23 +365,25 @@ function samePin(a: string | null | undefined, b: string | null | undefined): bo
   return a && b ? sameRevision(a, b) : (a ?? null) === (b ?? null);
 }
 
-function changedMeanwhile(stage: string, pin: string | null | undefined): ApiError {
-  return new ApiError(
-    409,
+function changedMeanwhile(stage: string, pin: string | null | undefined): DomainError {
+  return new DomainError(
     'Conflict',
     `stage '${stage}' was changed by another commit meanwhile (now ${pin ? shortRevision(pin) : 'following the head'}); look at the history and try again if it is still wanted`,
   );
 }
 
 /** 502 when the Git server failed; 409 when it answered that the branch or file is not there. */
-function gitApiError(err: unknown): ApiError {
-  return new ApiError(err instanceof GitError && err.refused ? 409 : 502, 'GitError', (err as Error).message);
+function gitError(err: unknown): DomainError {
+  return new DomainError(
+    err instanceof GitError && err.refused ? 'GitError' : 'GitUnavailable',
+    (err as Error).message,
+  );
 }
 
 async function gitCall<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw err instanceof GitError ? gitApiError(err) : err;
+    throw err instanceof GitError ? gitError(err) : err;
   }
 }

@@ -2,7 +2,7 @@
 // the reconciler learned (head, last good revision, errors, rollout state per stage).
 // Credentials live in fields of their own that no read path returns to the API, sealed with
 // the installation's secret key (store/secrets.ts), so Redis and its backups hold no password.
-import { ApiError, notFound } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { EMPTY_STATE, type FleetState } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { ChartCredentials } from '../render/helm.ts';
@@ -19,7 +19,18 @@ export interface FleetSpec {
   branch: string;
   /** Directory of fleet.yaml in the repository ('' or '.' = root). */
   path: string;
+  /** How often the repository is fetched when no webhook says so; the installation's default when absent. */
+  pollIntervalSeconds?: number;
   createdAt: string;
+}
+
+/** What a fleet update may change: the repository stays, a new one is a new fleet. */
+export interface FleetChange {
+  branch?: string;
+  path?: string;
+  pollIntervalSeconds?: number | null;
+  credentials?: RepoCredentials;
+  chartCredentials?: ChartCredentials;
 }
 
 // KEYS: fleet hash. ARGV: token, state, events channel, events…
@@ -58,6 +69,15 @@ redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'credentials', ARGV[2], 'chartCrede
 return 1
 `);
 
+// KEYS: fleet hash. ARGV: spec read, new spec, then field/value pairs to set with it. Only
+// while the spec is still the one read: two updates at once never lose one's change.
+const updateFleet = script(`
+if redis.call('HGET', KEYS[1], 'spec') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'spec', ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`);
+
 export class FleetStore {
   readonly #redis: RedisClient;
   readonly #keys: Keys;
@@ -85,8 +105,7 @@ export class FleetStore {
       ],
     );
     if (!created)
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'FleetExists',
         `fleet ${spec.name} already exists; delete it first or pick another name`,
       );
@@ -104,6 +123,37 @@ export class FleetStore {
       spec: JSON.parse(spec) as FleetSpec,
       state: { ...EMPTY_STATE, ...(state ? (JSON.parse(state) as FleetState) : {}) },
     };
+  }
+
+  /** Applies `change` to the stored spec and credentials at once; returns the spec before and after. */
+  async update(name: string, change: FleetChange): Promise<{ before: FleetSpec; after: FleetSpec }> {
+    const key = this.#keys.fleet(name);
+    for (;;) {
+      const stored = await this.#redis.hget(key, 'spec');
+      if (!stored) throw notFound('FleetNotFound', `fleet ${name} does not exist`);
+      const before = JSON.parse(stored) as FleetSpec;
+      const { pollIntervalSeconds, ...rest } = before;
+      const after: FleetSpec = {
+        ...rest,
+        ...(change.branch !== undefined ? { branch: change.branch } : {}),
+        ...(change.path !== undefined ? { path: change.path } : {}),
+      };
+      const interval =
+        change.pollIntervalSeconds === undefined ? pollIntervalSeconds : change.pollIntervalSeconds;
+      if (interval !== undefined && interval !== null) after.pollIntervalSeconds = interval;
+      const sealed: string[] = [];
+      if (change.credentials)
+        sealed.push('credentials', this.#seal(name, 'credentials', JSON.stringify(change.credentials)));
+      if (change.chartCredentials) {
+        sealed.push(
+          'chartCredentials',
+          this.#seal(name, 'chartCredentials', JSON.stringify(change.chartCredentials)),
+        );
+      }
+      if (await updateFleet(this.#redis, [key], [stored, JSON.stringify(after), ...sealed])) {
+        return { before, after };
+      }
+    }
   }
 
   async credentials(name: string): Promise<RepoCredentials> {
@@ -145,8 +195,7 @@ export class FleetStore {
       return this.#secrets.open(stored, sealContext(name, field));
     } catch (err) {
       if (!(err instanceof SealedSecretError)) throw err;
-      throw new ApiError(
-        500,
+      throw new DomainError(
         'CredentialsUnreadable',
         `the ${SEALED_FIELDS[field]} of fleet ${name} are ${err.message}`,
       );

@@ -11,6 +11,7 @@
 
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { normaliseFleetPath } from '@gitfleet/proto/core';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
 import { type Events, encodeEvent } from '../events.ts';
@@ -18,9 +19,9 @@ import { problem } from '../fleet/errors.ts';
 import {
   assignStages,
   type Bundle,
+  bundleBytes,
   concludePass,
   dropsEveryCluster,
-  encodeBundle,
   type FleetPolicy,
   isManifestFile,
   type ManifestFile,
@@ -248,7 +249,7 @@ export class FleetReconciler {
     );
     await this.#deps.desired.putBundles(
       rendered.flatMap((t) =>
-        t.bundle ? [{ digest: t.bundle.digest, encode: () => encodeBundle(t.bundle as Bundle) }] : [],
+        t.bundle ? [{ digest: t.bundle.digest, encode: () => bundleBytes(t.bundle as Bundle) }] : [],
       ),
     );
     return { ok: true, revision: commit, targets: rendered };
@@ -546,7 +547,7 @@ export class FleetReconciler {
     );
     return {
       renders: renders.filter((r): r is RenderOutcome => r !== null),
-      bundles: [...bundles.values()].map((b) => ({ digest: b.digest, encode: () => encodeBundle(b) })),
+      bundles: [...bundles.values()].map((b) => ({ digest: b.digest, encode: () => bundleBytes(b) })),
     };
   }
 
@@ -572,27 +573,27 @@ export class FleetReconciler {
    * directory, also for a pinned older commit whose own fleet.yaml may differ).
    */
   async #read(mirror: GitMirror, spec: FleetSpec, commit: string, inForce?: FleetPolicy): Promise<Revision> {
-    const base = spec.path.replace(/^\.?\/?/, '').replace(/\/$/, '');
-    const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
+    const base = normaliseFleetPath(spec.path);
     // The API refuses such paths; a fleet stored before it did must not reach outside either.
-    if (base.startsWith('/') || base.split('/').includes('..')) {
+    if (base === null) {
       const error = problem(
         'InvalidFleetPath',
         spec.path,
         undefined,
-        "the fleet path must be a directory inside the repository (no leading '/', no '..'); recreate the fleet with a path such as deploy/shop",
+        "the fleet path must be a directory inside the repository (no '..'); recreate the fleet with a path such as deploy/shop",
       );
       return {
         commit,
-        base,
+        base: spec.path,
         mirror,
-        policyFile,
+        policyFile: `${spec.path}/fleet.yaml`,
         treeId: null,
         policy: { ok: false, errors: [error] },
         files: [],
         problems: [],
       };
     }
+    const policyFile = base ? `${base}/fleet.yaml` : 'fleet.yaml';
     const treeId = await mirror.treeId(commit, base);
     const policyKey = `${spec.repo}\0${base}\0${treeId ?? commit}`;
     let policy = treeId ? this.#policies.get(policyKey) : undefined;

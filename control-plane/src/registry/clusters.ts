@@ -1,9 +1,10 @@
 // The cluster registry in Redis: registration with a one-time bootstrap token, the exchange
 // of that token for a per-cluster credential, authentication, labels, connection state and
 // deletion (which revokes the credential and tells every replica to close the live stream).
-import { ApiError, invalid, notFound } from '../errors.ts';
+import { DomainError, invalid, notFound } from '../errors.ts';
 import type { Events } from '../events.ts';
 import { apiVersionsDigest } from '../fleet/helm.ts';
+import { isValidLabelKey, isValidLabelValue } from '../fleet/labels.ts';
 import type { RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
 import { script } from '../store/script.ts';
@@ -30,8 +31,6 @@ export interface Registration {
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 export function validateClusterName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -49,7 +48,7 @@ export function validateLabels(labels: unknown): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(key))
+    if (!isValidLabelKey(key))
       throw invalid(
         `label key ${JSON.stringify(key)} is not a valid Kubernetes label key: use name or prefix/name, the name up to 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, the prefix a DNS subdomain`,
       );
@@ -57,7 +56,7 @@ export function validateLabels(labels: unknown): Record<string, string> {
       const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
       throw invalid(`label ${key}: the value must be a string, like "prod", not ${kind}`);
     }
-    if (!LABEL_VALUE.test(value)) {
+    if (!isValidLabelValue(value)) {
       throw invalid(
         `label ${key}: value ${JSON.stringify(value)} is not valid: use a string of up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
       );
@@ -110,8 +109,7 @@ export class ClusterRegistry {
       [name, JSON.stringify(labels), new Date().toISOString()],
     );
     if (!created) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         'ClusterExists',
         `cluster ${name} is already registered; delete it first or pick another name`,
       );
@@ -122,7 +120,16 @@ export class ClusterRegistry {
     await this.#redis.sadd(this.#keys.clusters(), name);
     const { token, expiresAt } = await this.#issueBootstrapToken(name);
     await this.#events.publish({ type: 'ClusterRegistered', cluster: name });
-    return { cluster: await this.get(name), bootstrapToken: token, expiresAt };
+    const cluster = await this.get(name).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'ClusterNotFound') {
+        throw new DomainError(
+          'Conflict',
+          `cluster ${name} was deleted by another request while it was being registered`,
+        );
+      }
+      throw err;
+    });
+    return { cluster, bootstrapToken: token, expiresAt };
   }
 
   /** A new bootstrap token for an existing cluster (to reinstall its agent); the old one dies. */

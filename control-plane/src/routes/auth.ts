@@ -4,7 +4,7 @@
 // dashboard's page and files (routes with `config: { public: true }`), whose API calls carry a token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 
 export type Role = 'admin' | 'viewer';
 
@@ -27,6 +27,9 @@ declare module 'fastify' {
 
 const OPEN = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/api/v1/webhooks/git']);
 
+/** Paths served without a token (the webhook is authenticated by its signature). */
+export const isOpenPath = (path: string) => OPEN.has(path);
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function registerAuth(app: FastifyInstance, tokens: ApiToken[]): void {
@@ -37,8 +40,7 @@ export function registerAuth(app: FastifyInstance, tokens: ApiToken[]): void {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
     if (!token) {
-      throw new ApiError(
-        401,
+      throw new DomainError(
         'Unauthorized',
         'missing API token: send `Authorization: Bearer <token>` (see `gitfleet login`)',
       );
@@ -46,11 +48,10 @@ export function registerAuth(app: FastifyInstance, tokens: ApiToken[]): void {
     const hash = digest(token);
     const match = known.find((t) => timingSafeEqual(t.hash, hash));
     if (!match)
-      throw new ApiError(401, 'Unauthorized', 'API token not recognised: check the token you logged in with');
+      throw new DomainError('Unauthorized', 'API token not recognised: check the token you logged in with');
     request.caller = { name: match.name, role: match.role };
     if (match.role !== 'admin' && request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new ApiError(
-        403,
+      throw new DomainError(
         'Forbidden',
         `${match.name} has the viewer role: ${request.method} needs an admin token`,
       );

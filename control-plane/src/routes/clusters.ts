@@ -1,19 +1,49 @@
 // /api/v1/clusters: register (→ bootstrap token and the helm command), list with a label
 // selector, get, relabel, delete (→ credential revoked, stream closed).
+import { PHASES } from '@gitfleet/proto/core';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { ApiError } from '../errors.ts';
-import { matchesSelector, parseSelector } from '../fleet/labels.ts';
+import { DomainError } from '../errors.ts';
 import {
-  type Cluster,
-  type Registration,
-  validateClusterName,
-  validateLabels,
-} from '../registry/clusters.ts';
-import { nameParam } from './input.ts';
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  matchesSelector,
+  parseSelector,
+  SELECTOR_PATTERN,
+} from '../fleet/labels.ts';
+import { type Registration, validateClusterName, validateLabels } from '../registry/clusters.ts';
+import { listOf, nameParam, REFUSAL } from './input.ts';
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+const labels = {
+  type: 'object',
+  description: 'Kubernetes labels: keys name or prefix/name, values up to 63 characters',
+  propertyNames: {
+    pattern: LABEL_KEY_PATTERN,
+    [REFUSAL]:
+      "label key {value} is not a valid Kubernetes label key: use name or prefix/name, the name up to 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, the prefix a DNS subdomain",
+  },
+  additionalProperties: {
+    type: 'string',
+    pattern: LABEL_VALUE_PATTERN,
+    [REFUSAL]:
+      "label {key}: value {value} is not valid: use a string of up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+  },
+} as const;
 
 const clusterSchema = {
   type: 'object',
+  required: [
+    'name',
+    'labels',
+    'createdAt',
+    'registered',
+    'connected',
+    'lastSeen',
+    'agentVersion',
+    'kubernetesVersion',
+  ],
   properties: {
     name: { type: 'string' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
@@ -28,6 +58,7 @@ const clusterSchema = {
 
 const registrationSchema = {
   type: 'object',
+  required: ['cluster', 'bootstrapToken', 'expiresAt', 'helmInstall'],
   properties: {
     cluster: clusterSchema,
     bootstrapToken: { type: 'string' },
@@ -35,6 +66,55 @@ const registrationSchema = {
     helmInstall: { type: 'string' },
   },
 } as const;
+
+const clusterDetailSchema = {
+  type: 'object',
+  required: [...clusterSchema.required, 'fleets'],
+  properties: {
+    ...clusterSchema.properties,
+    fleets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'fleet',
+          'phase',
+          'desiredRevision',
+          'appliedRevision',
+          'attemptedRevision',
+          'message',
+          'objectCount',
+        ],
+        properties: {
+          cluster: { type: 'string' },
+          fleet: { type: 'string' },
+          phase: {
+            type: 'string',
+            enum: PHASES,
+          },
+          desiredRevision: { type: 'string' },
+          desiredDigest: { type: 'string' },
+          appliedRevision: { type: 'string' },
+          attemptedRevision: { type: 'string' },
+          message: { type: 'string' },
+          objectCount: { type: 'integer' },
+          observedAt: { type: 'string' },
+          receivedAt: { type: 'string' },
+          sequence: { type: 'integer' },
+          driftCorrections: { type: 'integer' },
+        },
+      },
+    },
+  },
+} as const;
+
+function selectorOf(text: string): ReturnType<typeof parseSelector> {
+  try {
+    return parseSelector(text);
+  } catch (err) {
+    throw new DomainError('InvalidSelector', (err as Error).message);
+  }
+}
 
 export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const withHelm = (r: Registration) => ({
@@ -53,13 +133,19 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
           type: 'object',
           required: ['name'],
           properties: {
-            name: { type: 'string' },
-            labels: { type: 'object', additionalProperties: { type: 'string' } },
+            name: {
+              type: 'string',
+              pattern: DNS_LABEL,
+              [REFUSAL]:
+                "cluster name {value} is not valid: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+            },
+            labels,
           },
           additionalProperties: false,
         },
         response: { 201: registrationSchema },
       },
+      config: { errors: ['ClusterExists', 'Conflict'] },
     },
     async (request, reply) => {
       const name = validateClusterName(request.body.name);
@@ -81,6 +167,7 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         params: nameParam,
         response: { 201: registrationSchema },
       },
+      config: { errors: ['ClusterNotFound'] },
     },
     async (request, reply) => {
       reply.code(201);
@@ -94,22 +181,36 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
       schema: {
         summary: 'List clusters, optionally filtered by a label selector (e.g. env=prod,region in (eu,us))',
         tags: ['clusters'],
-        querystring: { type: 'object', properties: { selector: { type: 'string' } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: clusterSchema } } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            selector: {
+              type: 'string',
+              maxLength: 4096,
+              pattern: SELECTOR_PATTERN,
+              description:
+                'Requirements separated by commas: k=v, k==v, k!=v, k in (a,b), k notin (a), k, !k',
+            },
+          },
+        },
+        response: {
+          200: listOf(clusterSchema),
+        },
+      },
+      config: { errors: ['InvalidSelector'] },
+      // Before the schema's pattern (which accepts exactly what the parser does): the parser's
+      // refusal says at which column the selector goes wrong.
+      preValidation: async (request) => {
+        const { selector } = request.query as { selector?: unknown };
+        if (typeof selector === 'string' && selector) selectorOf(selector);
       },
     },
     async (request) => {
-      let clusters: Cluster[] = await cp.registry.list();
-      if (request.query.selector) {
-        let selector: ReturnType<typeof parseSelector>;
-        try {
-          selector = parseSelector(request.query.selector);
-        } catch (err) {
-          throw new ApiError(400, 'InvalidSelector', (err as Error).message);
-        }
-        clusters = clusters.filter((c) => matchesSelector(c.labels, selector));
-      }
-      return { items: clusters };
+      const clusters = await cp.registry.list();
+      const { selector } = request.query;
+      return {
+        items: selector ? clusters.filter((c) => matchesSelector(c.labels, selectorOf(selector))) : clusters,
+      };
     },
   );
 
@@ -120,7 +221,9 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         summary: 'Get a cluster with its connection state and the status of each fleet on it',
         tags: ['clusters'],
         params: nameParam,
+        response: { 200: clusterDetailSchema },
       },
+      config: { errors: ['ClusterNotFound'] },
     },
     async (request) => {
       const cluster = await cp.registry.get(request.params.name);
@@ -142,11 +245,12 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         body: {
           type: 'object',
           required: ['labels'],
-          properties: { labels: { type: 'object', additionalProperties: { type: 'string' } } },
+          properties: { labels },
           additionalProperties: false,
         },
         response: { 200: clusterSchema },
       },
+      config: { errors: ['ClusterNotFound'] },
     },
     async (request) => {
       const cluster = await cp.registry.setLabels(request.params.name, validateLabels(request.body.labels));
@@ -162,7 +266,9 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         summary: 'Delete a cluster: revokes its credential and closes its agent stream',
         tags: ['clusters'],
         params: nameParam,
+        response: { 204: { type: 'null', description: 'Deleted' } },
       },
+      config: { errors: ['ClusterNotFound'] },
     },
     async (request, reply) => {
       await cp.registry.delete(request.params.name);

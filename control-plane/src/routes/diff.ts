@@ -97,6 +97,17 @@ export function diffRoutes(app: FastifyInstance, cp: ControlPlane): void {
           },
         },
       },
+      config: {
+        errors: [
+          'FleetNotFound',
+          'RevisionNotFound',
+          'ClusterNotFound',
+          'StageNotFound',
+          'InvalidRevision',
+          'GitError',
+          'GitUnavailable',
+        ],
+      },
     },
     async (request) => {
       const { spec } = await cp.fleets.get(request.params.name);

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { invalid } from '../errors.ts';
 import { type EventQuery, matches, type RecordedEvent, startOf } from '../history/event-log.ts';
+import { REFUSAL } from './input.ts';
 
 interface EventsQuery {
   since?: string;
@@ -16,6 +17,7 @@ interface EventsQuery {
 
 const eventSchema = {
   type: 'object',
+  required: ['id', 'type', 'time'],
   additionalProperties: true,
   properties: {
     id: { type: 'string', description: 'Stream id: orders events; pass it as `since` or Last-Event-ID' },
@@ -63,7 +65,15 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
           type: 'object',
           additionalProperties: false,
           properties: {
-            since: { type: 'string', maxLength: 64 },
+            since: {
+              type: 'string',
+              maxLength: 64,
+              pattern:
+                '^([0-9]{1,16}-[0-9]{1,16}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,3})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?)$',
+              [REFUSAL]:
+                'since={raw} is neither an event id (as in an event\'s "id") nor an ISO time such as 2026-12-04T10:00:00Z',
+              description: "An event's id (the page starts after it) or an ISO time (at or after it)",
+            },
             fleet: { type: 'string', maxLength: 63 },
             cluster: { type: 'string', maxLength: 63 },
             type: { type: 'string', maxLength: 1024, description: 'Comma-separated event types' },
@@ -77,6 +87,7 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
         response: {
           200: {
             type: 'object',
+            required: ['items', 'next'],
             properties: {
               items: { type: 'array', items: eventSchema },
               next: {

@@ -1,99 +1,235 @@
 // /api/v1/fleets: create (repository, branch, path, credentials), list, get (policy, head,
-// per-stage revision and cluster counts by phase, errors), status per cluster and object,
-// sync now, delete.
+// per-stage revision and cluster counts by phase, conditions, errors), change, status per
+// cluster and object, sync now, delete. The work is FleetService's (fleets/service.ts).
+import { PHASES } from '@gitfleet/proto/core';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { invalid } from '../errors.ts';
-import { assignStages, conditions } from '../fleet/index.ts';
-import type { RepoCredentials } from '../git/mirror.ts';
-import type { FleetSpec, FleetState } from '../reconcile/fleet-store.ts';
-import type { FleetPhase } from '../status/types.ts';
-import { nameParam } from './input.ts';
+import { type CreateFleetInput, FleetService, type UpdateFleetInput } from '../fleets/service.ts';
+import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
 
-const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const when = { type: ['string', 'null'] } as const;
+const revision = { type: ['string', 'null'], description: 'A commit id' } as const;
 
-interface CreateFleetBody {
-  name: string;
-  repo: string;
-  branch?: string;
-  path?: string;
-  credentials?: { username?: string; password?: string; token?: string };
-  chartCredentials?: { username?: string; password?: string };
-}
+// What the server checks of a branch that JSON Schema can say (isBranchName says the rest).
+const branch = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern:
+    '^(?![-/.])(?!.*(\\.\\.|//|@\\{|\\.lock$|/$|\\.$|/\\.|\\.lock/))(?!@$)(?![0-9a-fA-F]{40}$)(?![0-9a-fA-F]{64}$)[^\\s\\x00-\\x1f\\x7f-\\x9f~^:?*[\\\\]+$',
+  [REFUSAL]:
+    "branch {value} is not a valid Git branch name (no spaces, '..', '~^:?*[\\', control characters, leading '-' or '/', trailing '/', '.' or '.lock', not a commit id)",
+  description:
+    "A Git branch name: no spaces, '..', '~^:?*[\\', control characters, leading '-' or '/', trailing '/', '.' or '.lock', not a commit id",
+} as const;
 
-/** Git's rules for a branch name (git check-ref-format --branch), for the ones users can get wrong. */
-export function isBranchName(name: string): boolean {
-  return (
-    name.length > 0 &&
-    name.length <= 255 &&
-    !/[\p{Cc}\s~^:?*[\\]/u.test(name) &&
-    !/^[-/]|\/$|\.$|\.lock$|\.\.|\/\/|@\{|^@$/.test(name) &&
-    !name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')) &&
-    // A full commit id is taken as that commit, not as a branch, by Git clients.
-    !/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(name)
-  );
-}
+const path = {
+  type: 'string',
+  maxLength: 4096,
+  pattern: '^(?!/*(.*/)?\\.\\.(/|$))',
+  [REFUSAL]: 'path {value} must stay inside the repository',
+  description: "Directory of fleet.yaml in the repository ('' or '.' = its root); never '..'",
+} as const;
 
-export async function fleetView(cp: ControlPlane, spec: FleetSpec, state: FleetState) {
-  const clusters = await cp.registry.list();
-  const statuses = await cp.ingestion.ofFleet(
-    spec.name,
-    clusters.map((c) => c.name),
-  );
-  const stageOf = state.policy ? assignStages(state.policy, clusters).stageOf : {};
-  const stages = (state.policy?.stages ?? []).map((stage) => {
-    const members = clusters.filter((c) => stageOf[c.name] === stage.name).map((c) => c.name);
-    const phases: Partial<Record<FleetPhase | 'Unknown', number>> = {};
-    for (const m of members) {
-      const phase = statuses.get(m)?.phase ?? 'Unknown';
-      phases[phase] = (phases[phase] ?? 0) + 1;
-    }
-    const rollout = state.rollouts[stage.name];
-    return {
-      name: stage.name,
-      follows: stage.revision ? 'pinned' : 'head',
-      revision: rollout?.revision ?? stage.revision ?? state.lastGoodRevision,
-      chartVersion:
-        state.chartVersions[rollout?.revision ?? stage.revision ?? state.lastGoodRevision ?? ''] ?? null,
-      requires: stage.requires ?? null,
-      clusters: members.length,
-      phases,
-      rollout: rollout
-        ? {
-            state: rollout.state,
-            revision: rollout.revision,
-            previousRevision: rollout.previousRevision,
-            wave: rollout.currentWave + 1,
-            waves: rollout.waves.length,
-            /** The clusters of each wave, in order (the dashboard shows which wave is moving). */
-            waveClusters: rollout.waves,
-            reason: rollout.reason ?? null,
-          }
-        : null,
-    };
-  });
-  return {
-    name: spec.name,
-    repo: spec.repo,
-    branch: spec.branch,
-    path: spec.path,
-    createdAt: spec.createdAt,
-    head: state.head,
-    lastGoodRevision: state.lastGoodRevision,
-    source: state.policy?.source ?? null,
-    chartVersion: state.chartVersions[state.lastGoodRevision ?? ''] ?? null,
-    lastSyncAt: state.lastSyncAt,
-    // States stored before conditions existed get theirs from the fields they have.
-    conditions: state.conditions?.length ? state.conditions : conditions(state, [], Date.now()),
-    fetchError: state.fetchError,
-    errors: [...state.errors, ...state.planErrors],
-    stages,
-    policy: state.policy,
-  };
-}
+const pollIntervalSeconds = {
+  type: 'integer',
+  minimum: 1,
+  maximum: 86400,
+  description:
+    "Seconds between fetches when no webhook says so (default: the control plane's GITFLEET_POLL_INTERVAL_SECONDS)",
+} as const;
+
+const gitCredentials = {
+  type: 'object',
+  description: 'Basic-auth (username and password) or a token for the Git server; never returned',
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string', maxLength: 1024 },
+    password: { type: 'string', maxLength: 16384 },
+    token: { type: 'string', maxLength: 16384 },
+  },
+} as const;
+
+const chartCredentials = {
+  type: 'object',
+  description:
+    "Basic-auth credentials of the Helm repository or OCI registry the fleet's chart comes from; never returned",
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string', maxLength: 1024 },
+    password: { type: 'string', maxLength: 16384 },
+  },
+} as const;
+
+const problem = {
+  type: 'object',
+  required: ['code', 'file', 'message'],
+  properties: {
+    code: { type: 'string' },
+    file: { type: 'string' },
+    line: { type: 'integer' },
+    message: { type: 'string', description: 'Starts with `file:line: `' },
+  },
+} as const;
+
+const condition = {
+  type: 'object',
+  required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
+  properties: {
+    type: { type: 'string', enum: ['Ready', 'Fetched', 'Rendered', 'Stalled'] },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string' },
+    message: { type: 'string' },
+    lastTransitionTime: { type: 'string' },
+  },
+} as const;
+
+const stage = {
+  type: 'object',
+  required: ['name', 'follows', 'revision', 'requires', 'clusters', 'phases', 'rollout'],
+  properties: {
+    name: { type: 'string' },
+    follows: { type: 'string', enum: ['head', 'pinned'] },
+    revision,
+    chartVersion: {
+      type: ['string', 'null'],
+      description: 'Helm fleets: the chart version that revision renders',
+    },
+    requires: { type: ['string', 'null'] },
+    clusters: { type: 'integer' },
+    phases: {
+      type: 'object',
+      description: 'Clusters of the stage per phase (Unknown: never reported)',
+      additionalProperties: { type: 'integer' },
+    },
+    rollout: {
+      type: ['object', 'null'],
+      required: ['state', 'revision', 'wave', 'waves', 'waveClusters', 'reason'],
+      properties: {
+        state: { type: 'string', enum: ['progressing', 'complete', 'halted'] },
+        revision: { type: 'string' },
+        previousRevision: revision,
+        wave: { type: 'integer', description: 'The wave moving (1-based)' },
+        waves: { type: 'integer' },
+        waveClusters: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+        reason: { type: ['string', 'null'], description: 'Why a halted rollout halted' },
+      },
+    },
+  },
+} as const;
+
+const fleet = {
+  type: 'object',
+  required: [
+    'name',
+    'repo',
+    'branch',
+    'path',
+    'pollIntervalSeconds',
+    'createdAt',
+    'head',
+    'lastGoodRevision',
+    'source',
+    'chartVersion',
+    'lastSyncAt',
+    'conditions',
+    'fetchError',
+    'errors',
+    'stages',
+    'policy',
+  ],
+  properties: {
+    name: { type: 'string' },
+    repo: { type: 'string' },
+    branch: { type: 'string' },
+    path: { type: 'string' },
+    pollIntervalSeconds: { type: 'integer' },
+    createdAt: { type: 'string' },
+    head: revision,
+    lastGoodRevision: revision,
+    source: { type: ['string', 'null'], enum: ['manifests', 'helm', 'kustomize', null] },
+    chartVersion: { type: ['string', 'null'] },
+    lastSyncAt: when,
+    conditions: { type: 'array', items: condition },
+    fetchError: { type: ['string', 'null'] },
+    errors: { type: 'array', items: problem },
+    stages: { type: 'array', items: stage },
+    policy: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      description: 'The fleet.yaml in force, as read (docs/concepts.md)',
+    },
+  },
+} as const;
+
+const objectResult = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'namespace', 'name', 'action', 'health', 'reason', 'message', 'drifted'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    namespace: { type: 'string' },
+    name: { type: 'string' },
+    action: {
+      type: 'string',
+      enum: ['created', 'configured', 'unchanged', 'deleted', 'failed', 'skipped', 'unknown'],
+    },
+    health: {
+      type: 'string',
+      enum: ['Current', 'InProgress', 'Failed', 'Terminating', 'NotFound', 'Unknown'],
+    },
+    reason: { type: 'string' },
+    message: { type: 'string' },
+    drifted: { type: 'boolean' },
+    lastDrift: {
+      type: 'object',
+      description: 'The last drift correction: the fields that had changed, who changed them, when',
+      properties: {
+        changes: { type: 'array', items: { type: 'string' } },
+        managers: { type: 'array', items: { type: 'string' } },
+        correctedAt: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+const clusterStatus = {
+  type: 'object',
+  required: [
+    'cluster',
+    'stage',
+    'connected',
+    'desiredRevision',
+    'desiredDigest',
+    'appliedRevision',
+    'attemptedRevision',
+    'phase',
+    'message',
+    'observedAt',
+    'driftCorrections',
+    'objects',
+  ],
+  properties: {
+    cluster: { type: 'string' },
+    stage: { type: ['string', 'null'] },
+    connected: { type: 'boolean' },
+    desiredRevision: revision,
+    desiredDigest: { type: ['string', 'null'] },
+    appliedRevision: revision,
+    attemptedRevision: revision,
+    phase: { type: 'string', enum: PHASES },
+    message: { type: 'string' },
+    observedAt: when,
+    driftCorrections: { type: 'integer' },
+    objects: { type: 'array', items: objectResult },
+  },
+} as const;
 
 export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
-  app.post<{ Body: CreateFleetBody }>(
+  const fleets = new FleetService(cp);
+
+  app.post<{ Body: CreateFleetInput }>(
     '/api/v1/fleets',
     {
       schema: {
@@ -104,102 +240,114 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
           required: ['name', 'repo'],
           additionalProperties: false,
           properties: {
-            name: { type: 'string' },
-            repo: { type: 'string' },
-            branch: { type: 'string' },
-            path: { type: 'string' },
-            credentials: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                username: { type: 'string' },
-                password: { type: 'string' },
-                token: { type: 'string' },
-              },
+            name: {
+              type: 'string',
+              pattern: DNS_LABEL,
+              description: "1-63 lowercase letters, digits and '-'",
+              [REFUSAL]: "fleet name {value} is not valid: use 1-63 lowercase letters, digits and '-'",
             },
-            chartCredentials: {
-              type: 'object',
+            repo: {
+              type: 'string',
+              maxLength: 2048,
+              allOf: [
+                {
+                  // First: the sentence below quotes the URL, and a password in it must not come back.
+                  // However the URL is written: the URL parser finds user info after any slashes.
+                  not: {
+                    type: 'string',
+                    anyOf: [
+                      { pattern: '//[^/]*@' },
+                      { pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[/\\\\]*[^/\\\\?#]*@' },
+                    ],
+                  },
+                  [REFUSAL]:
+                    'put credentials in the `credentials` field, not in the repo URL (URLs are shown by the API)',
+                },
+                {
+                  [REFUSAL]:
+                    'repo {value} is not an HTTP(S) Git URL, e.g. https://git.example.com/org/fleet.git',
+                  pattern: httpUrlPattern({ userinfo: false }),
+                },
+              ],
               description:
-                "Basic-auth credentials of the Helm repository or OCI registry the fleet's chart comes from; never returned",
-              additionalProperties: false,
-              properties: {
-                username: { type: 'string' },
-                password: { type: 'string' },
-              },
+                'An HTTP(S) Git URL without credentials in it (give them in `credentials`), e.g. https://git.example.com/org/fleet.git',
             },
+            branch,
+            path,
+            pollIntervalSeconds,
+            credentials: gitCredentials,
+            chartCredentials,
           },
         },
+        response: { 201: fleet },
       },
+      config: { errors: ['FleetExists', 'Conflict'] },
     },
     async (request, reply) => {
-      const body = request.body;
-      if (!NAME.test(body.name)) {
-        throw invalid(
-          `fleet name ${JSON.stringify(body.name)} is not valid: use 1-63 lowercase letters, digits and '-'`,
-        );
-      }
-      // Checked first: the messages below quote the URL, and a password in it must not come back.
-      const url = URL.parse(body.repo);
-      if (/\/\/[^/]*@/.test(body.repo) || url?.username || url?.password) {
-        throw invalid(
-          'put credentials in the `credentials` field, not in the repo URL (URLs are shown by the API)',
-        );
-      }
-      if (!/^https?:\/\//.test(body.repo) || !url) {
-        throw invalid(
-          `repo ${JSON.stringify(body.repo)} is not an HTTP(S) Git URL, e.g. https://git.example.com/org/fleet.git`,
-        );
-      }
-      if (body.branch !== undefined && !isBranchName(body.branch)) {
-        throw invalid(
-          `branch ${JSON.stringify(body.branch)} is not a valid Git branch name (no spaces, '..', '~^:?*[\\', control characters, leading '-' or '/', trailing '/', '.' or '.lock', not a commit id)`,
-        );
-      }
-      const path = (body.path ?? '.').replace(/^\/+/, '');
-      if (path.split('/').includes('..'))
-        throw invalid(`path ${JSON.stringify(body.path)} must stay inside the repository`);
-      const spec: FleetSpec = {
-        name: body.name,
-        repo: body.repo,
-        branch: body.branch ?? 'main',
-        path,
-        createdAt: new Date().toISOString(),
-      };
-      const credentials: RepoCredentials = { ...body.credentials };
-      await cp.fleets.create(spec, credentials, { ...body.chartCredentials });
-      await cp.events.publish({ type: 'FleetCreated', fleet: spec.name });
-      // Polling starts after this first sync (its scheduler runs once at once): a poll racing
-      // with it would only fetch the same commit again.
-      let state: Awaited<ReturnType<typeof cp.reconciler.sync>>;
-      try {
-        state = await cp.reconciler.sync(spec.name, { fetch: true });
-      } finally {
-        await cp.schedulePolling(spec.name);
-      }
+      const view = await fleets.create(request.body);
       reply.code(201);
-      return fleetView(cp, spec, state);
+      return view;
     },
   );
 
-  app.get('/api/v1/fleets', { schema: { summary: 'List fleets', tags: ['fleets'] } }, async () => {
-    const fleets = await cp.fleets.list();
-    return { items: await Promise.all(fleets.map(({ spec, state }) => fleetView(cp, spec, state))) };
-  });
+  app.get(
+    '/api/v1/fleets',
+    {
+      schema: {
+        summary: 'List fleets',
+        tags: ['fleets'],
+        response: {
+          200: listOf(fleet),
+        },
+      },
+    },
+    async () => ({ items: await fleets.list() }),
+  );
 
   app.get<{ Params: { name: string } }>(
     '/api/v1/fleets/:name',
     {
       schema: {
         summary:
-          'A fleet: policy, head revision, per-stage revision, rollout and cluster counts by phase, errors',
+          'A fleet: policy, head revision, per-stage revision, rollout and cluster counts by phase, conditions, errors',
         tags: ['fleets'],
         params: nameParam,
+        response: { 200: fleet },
       },
+      config: { errors: ['FleetNotFound'] },
     },
-    async (request) => {
-      const { spec, state } = await cp.fleets.get(request.params.name);
-      return fleetView(cp, spec, state);
+    async (request) => fleets.get(request.params.name),
+  );
+
+  app.patch<{ Params: { name: string }; Body: UpdateFleetInput }>(
+    '/api/v1/fleets/:name',
+    {
+      schema: {
+        summary:
+          'Change what a fleet follows or how it reaches it (branch, path, credentials, poll interval); a new branch, path or credentials fetch and re-plan at once, through the usual stages and gates',
+        tags: ['fleets'],
+        params: nameParam,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            branch,
+            path,
+            pollIntervalSeconds: {
+              ...pollIntervalSeconds,
+              type: ['integer', 'null'],
+              description: `${pollIntervalSeconds.description}; null: back to the default`,
+            },
+            credentials: gitCredentials,
+            chartCredentials,
+          },
+        },
+        response: { 200: fleet },
+      },
+      config: { errors: ['FleetNotFound'] },
     },
+    async (request) => fleets.update(request.params.name, request.body),
   );
 
   app.get<{ Params: { name: string } }>(
@@ -209,40 +357,17 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         summary: 'Status of a fleet per cluster (desired, applied, attempted revision, phase) and per object',
         tags: ['fleets'],
         params: nameParam,
+        response: {
+          200: {
+            type: 'object',
+            required: ['fleet', 'items'],
+            properties: { fleet: { type: 'string' }, items: { type: 'array', items: clusterStatus } },
+          },
+        },
       },
+      config: { errors: ['FleetNotFound'] },
     },
-    async (request) => {
-      const { spec, state } = await cp.fleets.get(request.params.name);
-      const clusters = await cp.registry.list();
-      const stageOf = state.policy ? assignStages(state.policy, clusters).stageOf : {};
-      const statuses = await cp.ingestion.ofFleet(
-        spec.name,
-        clusters.map((c) => c.name),
-      );
-      // All in flight at once: ten thousand sequential round trips would take seconds.
-      const desiredOf = await Promise.all(clusters.map((c) => cp.desired.getOne(c.name, spec.name)));
-      const items = [];
-      for (const [i, cluster] of clusters.entries()) {
-        const desired = desiredOf[i];
-        const status = statuses.get(cluster.name);
-        if (!desired && !status && !stageOf[cluster.name]) continue;
-        items.push({
-          cluster: cluster.name,
-          stage: desired?.stage ?? stageOf[cluster.name] ?? null,
-          connected: cluster.connected,
-          desiredRevision: desired?.revision ?? null,
-          desiredDigest: desired?.digest ?? null,
-          appliedRevision: status?.appliedRevision || null,
-          attemptedRevision: status?.attemptedRevision || null,
-          phase: status?.phase ?? 'Pending',
-          message: status?.message ?? '',
-          observedAt: status?.observedAt ?? null,
-          driftCorrections: status?.driftCorrections ?? 0,
-          objects: status?.objects ?? [],
-        });
-      }
-      return { fleet: spec.name, items };
-    },
+    async (request) => fleets.status(request.params.name),
   );
 
   app.post<{ Params: { name: string } }>(
@@ -252,13 +377,11 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         summary: 'Fetch the repository now and re-plan the fleet',
         tags: ['fleets'],
         params: nameParam,
+        response: { 200: fleet },
       },
+      config: { errors: ['FleetNotFound'] },
     },
-    async (request) => {
-      const { spec } = await cp.fleets.get(request.params.name);
-      const state = await cp.reconciler.sync(spec.name, { fetch: true });
-      return fleetView(cp, spec, state);
-    },
+    async (request) => fleets.sync(request.params.name),
   );
 
   app.delete<{ Params: { name: string } }>(
@@ -268,18 +391,12 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         summary: 'Delete a fleet: agents prune its objects (except those opted out)',
         tags: ['fleets'],
         params: nameParam,
+        response: { 204: { type: 'null', description: 'Deleted' } },
       },
+      config: { errors: ['FleetNotFound'] },
     },
     async (request, reply) => {
-      const name = request.params.name;
-      await cp.fleets.delete(name);
-      await cp.unschedulePolling(name);
-      const clusters = await cp.registry.list();
-      await cp.desired.setMany(
-        name,
-        clusters.map((c) => ({ cluster: c.name, entry: null })),
-      );
-      await cp.events.publish({ type: 'FleetDeleted', fleet: name });
+      await fleets.delete(request.params.name);
       reply.code(204);
     },
   );

@@ -1,9 +1,9 @@
 // What the REST API accepts, and how it refuses the rest: body size limits, the schema of
 // names in paths, and the wording of every refusal that comes from Fastify itself (JSON
 // parsing, schema validation, bad URLs) rather than from a route. Each refusal is an
-// ApiError with a stable code and a message that says what to change; none is a 5xx.
+// error with a stable code and a message that says what to change; none is a 5xx.
 import type { FastifyError } from 'fastify';
-import { ApiError, invalid } from '../errors.ts';
+import { DomainError, invalid } from '../errors.ts';
 
 /** The largest REST request body read (Fastify's default, made explicit): every body here is a few hundred bytes. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -27,6 +27,14 @@ export const nameParam = {
   required: ['name'],
 } as const;
 
+/**
+ * A schema annotation: how to refuse a value that breaks the schema's rules (pattern, length,
+ * range), where `{value}` is the value as JSON, `{raw}` the value as text and `{key}` the name
+ * of its field. Only for
+ * values that are not secrets: the sentence quotes them.
+ */
+export const REFUSAL = 'x-refusal';
+
 /** Options for Fastify's Ajv: refuse what does not match instead of quietly repairing it. */
 export const ajvOptions = {
   // `{"name": 123}` is a wrong type, not the name "123".
@@ -36,6 +44,8 @@ export const ajvOptions = {
   removeAdditional: false,
   // Errors carry the schema and value, so messages can name allowed fields and rules.
   verbose: true,
+  // REFUSAL: the sentence a schema gives for a value that breaks its rules (see validationMessage).
+  keywords: [REFUSAL] as string[],
 } as const;
 
 interface AjvError {
@@ -44,7 +54,7 @@ interface AjvError {
   params: Record<string, unknown>;
   message?: string;
   data?: unknown;
-  parentSchema?: { description?: string; properties?: Record<string, unknown> };
+  parentSchema?: { description?: string; properties?: Record<string, unknown>; [REFUSAL]?: string };
 }
 
 function kindOf(value: unknown): string {
@@ -77,6 +87,13 @@ export function validationMessage(errors: AjvError[], context: string): string {
       return `${where} must be ${types}, not ${kindOf(e.data)}`;
     }
     default: {
+      const refusal = e.parentSchema?.[REFUSAL];
+      if (refusal) {
+        return refusal
+          .replaceAll('{value}', JSON.stringify(e.data))
+          .replaceAll('{raw}', String(e.data))
+          .replaceAll('{key}', path.at(-1) ?? context);
+      }
       // Values are echoed only from the URL: a body field may hold a secret.
       const rule = e.parentSchema?.description ?? e.message ?? 'is not valid';
       if (context === 'params' && typeof e.data === 'string') {
@@ -99,7 +116,7 @@ function jsonProblem(body: string): string {
 }
 
 /** The refusal for a JSON body Fastify's (prototype-poisoning safe) parser would not read. */
-export function jsonBodyError(body: string): ApiError {
+export function jsonBodyError(body: string): DomainError {
   if (body.length === 0) {
     return invalid(
       'the request body is empty but Content-Type is application/json: send a JSON object, or no Content-Type',
@@ -109,36 +126,83 @@ export function jsonBodyError(body: string): ApiError {
 }
 
 /**
+ * A refusal of the request as HTTP (its size, media type or URL) rather than of what it asks
+ * for: the code stays InvalidRequest, the status says which rule.
+ */
+export class HttpRefusal extends DomainError {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super('InvalidRequest', message);
+    this.status = status;
+  }
+}
+
+/**
  * Fastify's own 4xx errors, reworded. `bodyLimit` is the route's, for the 413 message.
  * Returns undefined for anything else.
  */
-export function fastifyInputError(err: FastifyError, bodyLimit: number): ApiError | undefined {
+export function fastifyInputError(err: FastifyError, bodyLimit: number): HttpRefusal | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(
+      return new HttpRefusal(
         413,
-        'InvalidRequest',
         `the request body is larger than ${bodyLimit} bytes, the limit of this endpoint: send less`,
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(
+      return new HttpRefusal(
         415,
-        'InvalidRequest',
         'this Content-Type is not accepted: send the body as JSON with `Content-Type: application/json`',
       );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return invalid('the request body does not have the length its Content-Length header announces');
+      return new HttpRefusal(
+        400,
+        'the request body does not have the length its Content-Length header announces',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return jsonBodyError('');
+      return new HttpRefusal(400, jsonBodyError('').message);
     case 'FST_ERR_BAD_URL':
-      return invalid('the URL path is not valid percent-encoding: encode each name with encodeURIComponent');
+      return new HttpRefusal(
+        400,
+        'the URL path is not valid percent-encoding: encode each name with encodeURIComponent',
+      );
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError(
+      return new HttpRefusal(
         414,
-        'InvalidRequest',
         `a path segment is longer than ${MAX_PARAM_LENGTH} characters: cluster and fleet names are ${DNS_LABEL_RULE}`,
       );
     default:
       return undefined;
   }
+}
+
+// An http(s) URL as JSON Schema can state it: the host a name or an IP literal, a valid port,
+// and (where allowed) RFC 3986 user info; what the WHATWG URL parser then reads.
+const H16 = '[0-9A-Fa-f]{1,4}';
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const LS32 = `(${H16}:${H16}|${OCTET}(\\.${OCTET}){3})`;
+const IPV6 = [
+  `(${H16}:){6}${LS32}`,
+  `::(${H16}:){5}${LS32}`,
+  `(${H16})?::(${H16}:){4}${LS32}`,
+  `((${H16}:){0,1}${H16})?::(${H16}:){3}${LS32}`,
+  `((${H16}:){0,2}${H16})?::(${H16}:){2}${LS32}`,
+  `((${H16}:){0,3}${H16})?::${H16}:${LS32}`,
+  `((${H16}:){0,4}${H16})?::${LS32}`,
+  `((${H16}:){0,5}${H16})?::${H16}`,
+  `((${H16}:){0,6}${H16})?::`,
+].join('|');
+// A name's last label starts with a letter: one that looks numeric makes the parser read an IPv4 address.
+const LABEL = '[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?';
+const HOST = `((${LABEL}\\.)*[A-Za-z]([-A-Za-z0-9_]*[A-Za-z0-9])?\\.?|${OCTET}(\\.${OCTET}){3}|\\[(${IPV6})\\])`;
+const PORT = '([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+const USERINFO = "[A-Za-z0-9._~!$&'()*+,;=:-]*@";
+
+/** An absolute http(s) URL without a #fragment; with `userinfo`, user:password@ may precede the host. */
+export function httpUrlPattern(options: { userinfo: boolean }): string {
+  return `^https?://${options.userinfo ? `(${USERINFO})?` : ''}${HOST}(:${PORT})?([/?][^\\s#]*)?$`;
+}
+
+/** The body of a list answer: `{ items: [...] }`. */
+export function listOf<T extends object>(items: T) {
+  return { type: 'object', required: ['items'], properties: { items: { type: 'array', items } } } as const;
 }

@@ -5,14 +5,15 @@
 // A Fastify plugin, registered by app.ts with `{ cp }`.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { ApiError } from '../errors.ts';
-import { NotificationTargets, TARGET_TYPES, type TargetType } from '../notifications/targets.ts';
-import { nameParam } from './input.ts';
+import { DomainError } from '../errors.ts';
+import { TARGET_TYPES, type TargetType } from '../notifications/targets.ts';
+import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
 
 const when = { type: ['string', 'null'] } as const;
 
 const targetSchema = {
   type: 'object',
+  required: ['name', 'type', 'host', 'createdAt', 'health'],
   properties: {
     name: { type: 'string' },
     type: { type: 'string', enum: [...TARGET_TYPES] },
@@ -65,8 +66,7 @@ interface CreateBody {
 }
 
 const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app, { cp }) => {
-  // A store over Redis and the installation's key, like the control plane's own.
-  const targets = new NotificationTargets(cp.redis, cp.config.redisPrefix, cp.config.secrets);
+  const targets = cp.notifications.targets;
 
   /** The fleets whose rules in force name `target`, with each rule's line. */
   const usedBy = async (target: string) => {
@@ -93,14 +93,47 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
           required: ['name', 'type', 'url'],
           additionalProperties: false,
           properties: {
-            name: { type: 'string', description: "1-63 lowercase letters, digits and '-'" },
-            type: { type: 'string', enum: [...TARGET_TYPES] },
-            url: { type: 'string', description: 'http(s) URL the notifications are POSTed to' },
+            name: {
+              type: 'string',
+              pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+              description: "1-63 lowercase letters, digits and '-'",
+              [REFUSAL]: "target name {value} is not valid: use 1-63 lowercase letters, digits and '-'",
+            },
+            type: {
+              type: 'string',
+              enum: [...TARGET_TYPES],
+              [REFUSAL]: `type must be one of ${TARGET_TYPES.join(', ')}`,
+            },
+            url: {
+              type: 'string',
+              maxLength: 2048,
+              pattern: httpUrlPattern({ userinfo: true }),
+              // Not quoted: the URL is a secret.
+              [REFUSAL]:
+                'url is not an absolute http:// or https:// URL without a #fragment: give the URL the notifications are POSTed to',
+              description: 'http(s) URL the notifications are POSTed to, without a #fragment',
+            },
             secret: {
               type: 'string',
+              minLength: 16,
+              maxLength: 256,
+              [REFUSAL]: 'secret must have 16 to 256 characters (or leave it out and one is generated)',
               description: 'webhook only: the HMAC key (16-256 characters); default: generated',
             },
           },
+          // A slack target has no secret: only a webhook may carry one.
+          anyOf: [
+            {
+              properties: {
+                type: {
+                  const: 'webhook',
+                  [REFUSAL]:
+                    'a slack target takes no secret: its incoming-webhook URL is the secret (Slack does not verify signatures)',
+                },
+              },
+            },
+            { not: { required: ['secret'] } },
+          ],
         },
         response: {
           201: {
@@ -115,6 +148,7 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
           },
         },
       },
+      config: { errors: ['Conflict'] },
     },
     async (request, reply) => {
       const created = await targets.create(request.body);
@@ -130,7 +164,9 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
       schema: {
         summary: 'List notification targets with their health (never their URL or secret)',
         tags: ['notifications'],
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: targetSchema } } } },
+        response: {
+          200: listOf(targetSchema),
+        },
       },
     },
     async () => ({ items: await targets.list() }),
@@ -146,6 +182,7 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
         params: nameParam,
         response: { 200: targetSchema },
       },
+      config: { errors: ['NotFound'] },
     },
     async (request) => {
       const target = await targets.get(request.params.name);
@@ -166,7 +203,9 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
           additionalProperties: false,
           properties: { force: { type: 'string', enum: ['true', 'false'] } },
         },
+        response: { 204: { type: 'null', description: 'Deleted' } },
       },
+      config: { errors: ['NotFound', 'Conflict'] },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -174,8 +213,7 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
       if (request.query.force !== 'true') {
         const users = await usedBy(name);
         if (users.length > 0) {
-          throw new ApiError(
-            409,
+          throw new DomainError(
             'Conflict',
             `notification target ${name} is named by the notify rules of ${users.map((u) => `fleet ${u.fleet} (${u.file}${u.line ? `:${u.line}` : ''})`).join(', ')}: remove those rules in Git first, or delete with ?force=true`,
             { usedBy: users },

@@ -4,12 +4,23 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { PromotionService } from '../promotions/service.ts';
-import { nameParam } from './input.ts';
+import { listOf, nameParam, REFUSAL } from './input.ts';
 
 const reason = { type: 'string', maxLength: 4000 } as const;
 
+const revision = {
+  type: 'string',
+  pattern: '^\\s*([0-9a-fA-F]{7,40}|[0-9a-fA-F]{64})\\s*$',
+  [REFUSAL]:
+    'revision {value} is not a commit id; give the full hex commit id (or at least its first 7 digits)',
+  description: 'A commit id, full or abbreviated to at least 7 hex digits',
+} as const;
+
+const stage = { type: 'string', minLength: 1, maxLength: 63 } as const;
+
 const record = {
   type: 'object',
+  required: ['stage', 'revision'],
   properties: {
     id: { type: 'string' },
     kind: { type: 'string', enum: ['promotion', 'rollback'] },
@@ -44,9 +55,20 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           type: 'object',
           required: ['stage'],
           additionalProperties: false,
-          properties: { stage: { type: 'string' }, revision: { type: 'string' }, reason },
+          properties: { stage, revision, reason },
         },
         response: { 201: record },
+      },
+      config: {
+        errors: [
+          'FleetNotFound',
+          'StageNotFound',
+          'PromotionRefused',
+          'Conflict',
+          'GitError',
+          'RevisionNotOnBranch',
+          'GitUnavailable',
+        ],
       },
     },
     async (request, reply) => {
@@ -64,8 +86,11 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           'Promotions and rollbacks of a fleet, newest first: the commits of fleet.yaml that made them',
         tags: ['promotions'],
         params: nameParam,
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: record } } } },
+        response: {
+          200: listOf(record),
+        },
       },
+      config: { errors: ['FleetNotFound', 'GitError', 'GitUnavailable'] },
     },
     async (request) => ({ items: await promotions.history(request.params.name) }),
   );
@@ -82,9 +107,19 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           type: 'object',
           required: ['stage'],
           additionalProperties: false,
-          properties: { stage: { type: 'string' }, reason },
+          properties: { stage, reason },
         },
         response: { 201: record },
+      },
+      config: {
+        errors: [
+          'FleetNotFound',
+          'StageNotFound',
+          'RollbackRefused',
+          'Conflict',
+          'GitError',
+          'GitUnavailable',
+        ],
       },
     },
     async (request, reply) => {

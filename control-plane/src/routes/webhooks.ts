@@ -4,7 +4,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { ApiError, invalid } from '../errors.ts';
+import { DomainError, invalid } from '../errors.ts';
 import { WEBHOOK_BODY_LIMIT } from './input.ts';
 
 interface PushPayload {
@@ -46,13 +46,27 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
           summary:
             'Push webhook (GitHub X-Hub-Signature-256 or Gitea X-Gitea-Signature, HMAC-SHA256): queue a fetch of the matching fleets (202)',
           tags: ['webhooks'],
+          response: {
+            200: {
+              description: 'An event other than push: nothing to do',
+              type: 'object',
+              required: ['event', 'fleets'],
+              properties: { event: { type: 'string' }, fleets: { type: 'array', items: { type: 'string' } } },
+            },
+            202: {
+              description: 'The fetch of each matching fleet is queued',
+              type: 'object',
+              required: ['event', 'fleets'],
+              properties: { event: { type: 'string' }, fleets: { type: 'array', items: { type: 'string' } } },
+            },
+          },
         },
+        config: { errors: ['Forbidden', 'InvalidSignature'] },
       },
       async (request, reply) => {
         const secret = cp.config.webhookSecret;
         if (!secret) {
-          throw new ApiError(
-            403,
+          throw new DomainError(
             'Forbidden',
             'webhooks are disabled: set GITFLEET_WEBHOOK_SECRET on the control plane and in the Git server',
           );
@@ -63,8 +77,7 @@ export function webhookRoutes(app: FastifyInstance, cp: ControlPlane): void {
           (request.headers['x-hub-signature-256'] as string | undefined) ??
           (request.headers['x-gitea-signature'] as string | undefined);
         if (!verifySignature(secret, raw, signature)) {
-          throw new ApiError(
-            401,
+          throw new DomainError(
             'InvalidSignature',
             'webhook signature missing or wrong: check the webhook secret',
           );

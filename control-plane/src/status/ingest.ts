@@ -6,7 +6,7 @@
 // stored, so a re-sent or reordered report never overwrites a newer one.
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Events, encodeEvent, eventId } from '../events.ts';
+import { type Events, encodeEvent } from '../events.ts';
 import { type BullConnection, bullConnection, bullPrefix, bullQueueConnection } from '../store/bull.ts';
 import { nodeOf, type RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
@@ -23,16 +23,18 @@ export interface StatusJob {
 }
 
 // KEYS: status hash, history list, report-seq, cluster. ARGV: fleet, sequence, json, history
-// length, phase, revision, cluster name, events channel, time, event id, drift corrections so
-// far, the DriftCorrected event to publish if that count grew. Returns {1, StatusChanged or '',
-// DriftCorrected or ''} when stored: the events it published, for the history. Stores the report unless it is
-// stale or a duplicate, or its cluster was deleted meanwhile (a report from a deleted cluster is
-// dropped, not resurrected); returns 1 when stored, false otherwise. When the phase or revision
-// changed it publishes StatusChanged itself: heartbeats that change nothing are stored but not
-// announced (every StatusChanged makes the fleet re-plan, which must not happen ten thousand
-// times a minute for nothing), and a change costs no round trip of its own. The cluster check
-// is in the script too: no window between the check and the write for a deletion to slip
-// through. All four keys carry the cluster's hash tag, so they share a Redis Cluster slot.
+// length, phase, revision, events channel, the StatusChanged event to publish if the phase or
+// revision changed (encodeEvent's, but for its reason: the phase before, which only the script
+// reads), drift corrections so far, the DriftCorrected event to publish if that count grew.
+// Returns {1, StatusChanged or '', DriftCorrected or ''} when stored: the events it published,
+// for the history. Stores the report unless it is stale or a duplicate, or its cluster was
+// deleted meanwhile (a report from a deleted cluster is dropped, not resurrected); returns 1
+// when stored, false otherwise. When the phase or revision changed it publishes StatusChanged
+// itself: heartbeats that change nothing are stored but not announced (every StatusChanged
+// makes the fleet re-plan, which must not happen ten thousand times a minute for nothing), and
+// a change costs no round trip of its own. The cluster check is in the script too: no window
+// between the check and the write for a deletion to slip through. All four keys carry the
+// cluster's hash tag, so they share a Redis Cluster slot.
 // A report older than the stored one was acknowledged but overtaken: its job was held by a
 // replica that died, and the agent's next report reached another replica first. It is not
 // the cluster's status any more, but it happened: it goes into the history at its place by
@@ -67,18 +69,17 @@ local published = {1, '', ''}
 if previous ~= state then
   local was = string.match(previous, '^([^|]*)')
   if was == nil or was == '' then was = 'none' end
-  published[2] = cjson.encode({
-    id = ARGV[10], type = 'StatusChanged', cluster = ARGV[7], fleet = ARGV[1], phase = ARGV[5],
-    revision = ARGV[6], reason = was .. ' → ' .. ARGV[5], time = ARGV[9]
-  })
-  redis.call('PUBLISH', ARGV[8], published[2])
+  local event = cjson.decode(ARGV[8])
+  event.reason = was .. ' → ' .. ARGV[5]
+  published[2] = cjson.encode(event)
+  redis.call('PUBLISH', ARGV[7], published[2])
 end
-local drift = tonumber(ARGV[11])
+local drift = tonumber(ARGV[9])
 if drift > tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#drift') or '0') then
-  redis.call('HSET', KEYS[1], ARGV[1] .. '#drift', ARGV[11])
-  if ARGV[12] ~= '' then
-    published[3] = ARGV[12]
-    redis.call('PUBLISH', ARGV[8], ARGV[12])
+  redis.call('HSET', KEYS[1], ARGV[1] .. '#drift', ARGV[9])
+  if ARGV[10] ~= '' then
+    published[3] = ARGV[10]
+    redis.call('PUBLISH', ARGV[7], ARGV[10])
   end
 end
 return published
@@ -224,6 +225,7 @@ export class StatusIngestion {
 
   async #store({ cluster, status }: StatusJob): Promise<void> {
     const now = new Date();
+    const revision = status.attemptedRevision || status.appliedRevision;
     const result = await storeIfNewer(
       this.#redis,
       [
@@ -238,11 +240,12 @@ export class StatusIngestion {
         JSON.stringify(status),
         String(HISTORY_LENGTH),
         status.phase,
-        status.attemptedRevision || status.appliedRevision,
-        cluster,
+        revision,
         this.#events.channelName,
-        now.toISOString(),
-        eventId(now),
+        encodeEvent(
+          { type: 'StatusChanged', cluster, fleet: status.fleet, phase: status.phase, revision },
+          now,
+        ),
         String(status.driftCorrections),
         driftEvent(cluster, status, now),
       ],

@@ -1,6 +1,6 @@
 // The status of one fleet on one cluster, as stored and served by the API. Phases and
 // actions are words (not protobuf numbers) because this is what people and scripts read.
-export type FleetPhase = 'Pending' | 'Applying' | 'Progressing' | 'Ready' | 'Failed' | 'Drifted';
+import type { Phase } from '@gitfleet/proto/core';
 export type ObjectAction =
   | 'created'
   | 'configured'
@@ -34,7 +34,7 @@ export interface ClusterFleetStatus {
   desiredDigest: string;
   appliedRevision: string;
   attemptedRevision: string;
-  phase: FleetPhase;
+  phase: Phase;
   message: string;
   objects: ObjectResult[];
   driftCorrections: number;

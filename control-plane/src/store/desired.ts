@@ -2,18 +2,11 @@
 // and bundle digest it should run. Bundles are stored once per digest (content-addressed,
 // gzip'd), however many clusters run them. A change is published as DesiredStateChanged so
 // the replica holding that cluster's stream pushes it.
-import { gzipSync } from 'node:zlib';
+import { type ApplySettings, compressBundle } from '@gitfleet/proto/core';
 import { type Events, encodeEvent } from '../events.ts';
 import { primaries, type RedisClient } from './connect.ts';
 import type { Keys } from './keys.ts';
 import { script } from './script.ts';
-
-export interface ApplySettings {
-  force: boolean;
-  prune: boolean;
-  allowEmpty: boolean;
-  correctDrift: boolean;
-}
 
 export interface DesiredEntry {
   fleet: string;
@@ -22,10 +15,6 @@ export interface DesiredEntry {
   digest: string;
   apply: ApplySettings;
 }
-
-// Bundles are a few KB: a small window and memLevel cut zlib's per-call setup (most of the cost
-// of compressing one) to a third, with the same output size at these sizes.
-const GZIP = { level: 6, windowBits: 12, memLevel: 4 } as const;
 
 // How long a bundle no cluster's desired state names is kept: a day, far beyond the hourly
 // collection, so that a bundle being stored while the collector reads is never lost.
@@ -133,7 +122,7 @@ export class DesiredStateStore {
     const writes: Promise<unknown>[] = [];
     unknown.forEach((b, i) => {
       if (found[i] === 1) return;
-      const data = gzipSync(b.encode(), GZIP);
+      const data = compressBundle(b.encode());
       writes.push(this.#redis.set(this.#keys.bundle(b.digest), data));
       // The agents of this fleet ask for it right after: this replica need not read it back.
       this.#cache(b.digest, data);
