@@ -11,7 +11,7 @@ import { clusterRoutes } from './routes/clusters.ts';
 import { diffRoutes } from './routes/diff.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fleetRoutes } from './routes/fleets.ts';
-import { documentErrors, errorHandler } from './routes/http-errors.ts';
+import { documentErrors, errorHandler, sharedErrorSchema } from './routes/http-errors.ts';
 import {
   ajvOptions,
   BODY_LIMIT,
@@ -54,7 +54,10 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
     secureJson(request, String(body), (err, value) => done(err ? jsonBodyError(String(body)) : null, value)),
   );
 
+  // Shared schemas are components named by their $id (the error body, the fleet, the cluster).
+  app.addSchema(sharedErrorSchema);
   await app.register(swagger, {
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       // 3.1: its schemas are JSON Schema, so clients and the contract test read them as the server does.
       openapi: '3.1.0',

@@ -124,8 +124,26 @@ export async function startControlPlaneProcess(
       timeoutMs: 30_000,
       proc,
     });
+  // The ports were free when picked, but another suite's freePort() can hold one for a moment
+  // (while a replica is down, for example): a replica that finds its port taken starts again
+  // on the same port, which agents and the balancer know it by.
+  const launchReady = async (): Promise<ManagedProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      const started = launch();
+      try {
+        await ready(started);
+        return started;
+      } catch (err) {
+        if (attempt >= 5 || !started.exited || !/EADDRINUSE/.test(started.tail())) {
+          proc = started;
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 300 * attempt));
+      }
+    }
+  };
 
-  let proc = launch();
+  let proc: ManagedProcess;
   const handle: ControlPlaneProcess = {
     name,
     url,
@@ -140,8 +158,7 @@ export async function startControlPlaneProcess(
     },
     async restart() {
       if (!proc.exited) throw new Error(`${name} is still running: kill or stop it first`);
-      proc = launch();
-      await ready(proc);
+      proc = await launchReady();
     },
     async stop() {
       await proc.stop();
@@ -149,7 +166,7 @@ export async function startControlPlaneProcess(
     },
   };
   try {
-    await ready(proc);
+    proc = await launchReady();
   } catch (err) {
     await handle.stop();
     throw err;

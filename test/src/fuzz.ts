@@ -561,7 +561,8 @@ export async function fuzzApi(o: FuzzOptions): Promise<FuzzResult> {
   const validatorOf = (schema: Schema) => {
     const known = validators.get(schema);
     if (known) return known;
-    const compiled = ajv.compile(schema);
+    // Under a root that holds the document's components, so that their $refs resolve.
+    const compiled = ajv.compile({ allOf: [schema], components: doc.components ?? {} });
     validators.set(schema, compiled);
     return compiled;
   };

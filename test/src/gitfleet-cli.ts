@@ -10,8 +10,8 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `gitfleet ...args` against `server` with `token` until it exits (killed after 60 s). */
-export function runGitfleet(args: string[], server: string, token: string): Promise<CliRun> {
+/** Runs `gitfleet ...args` against `server` with `token` until it exits (killed after 60 s); `stdin` is piped in. */
+export function runGitfleet(args: string[], server: string, token: string, stdin?: string): Promise<CliRun> {
   return new Promise((done, fail) => {
     const { GITFLEET_CONFIG: _c, ...rest } = process.env;
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -22,14 +22,15 @@ export function runGitfleet(args: string[], server: string, token: string): Prom
         NO_COLOR: '1',
         GITFLEET_CONFIG: '/nonexistent',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => {
+    child.stdout?.on('data', (c) => {
       stdout += c;
     });
-    child.stderr.on('data', (c) => {
+    child.stderr?.on('data', (c) => {
       stderr += c;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);

@@ -14,6 +14,7 @@ describe('events', () => {
   it('prints one line: time, type, then the fields that are set', () => {
     assert.equal(
       formatEvent({
+        id: '1767323045678-0',
         type: 'RolloutHalted',
         time: '2026-01-02T03:04:05.678Z',
         fleet: 'shop',
@@ -24,7 +25,12 @@ describe('events', () => {
       '2026-01-02T03:04:05.678Z  RolloutHalted        fleet=shop stage=prod revision=abc1234 reason="prod-1 is Failed"',
     );
     assert.equal(
-      formatEvent({ type: 'ClusterRegistered', time: '2026-01-02T03:04:05.678Z', cluster: 'a' }),
+      formatEvent({
+        id: '1767323045678-1',
+        type: 'ClusterRegistered',
+        time: '2026-01-02T03:04:05.678Z',
+        cluster: 'a',
+      }),
       '2026-01-02T03:04:05.678Z  ClusterRegistered    cluster=a',
     );
   });

@@ -1,8 +1,9 @@
-// gitfleet fleet create | list | get | status | sync | delete
+// gitfleet fleet create | list | get | update | status | sync | delete
 
 import type { Fleet, FleetStatus, StageView } from '../api.ts';
 import type { CommandSpec, Group, Input } from '../args.ts';
 import { path } from '../client.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
 import { UsageError } from '../errors.ts';
 import { formatAge, formatPhases, indent, renderFields, renderTable, shortRevision } from '../output.ts';
 import { emit, readSecret } from './common.ts';
@@ -10,11 +11,13 @@ import { emit, readSecret } from './common.ts';
 export type CredentialMode = { kind: 'none' } | { kind: 'password'; username: string } | { kind: 'token' };
 
 /** Which repository credentials `fleet create` reads from stdin, or what is wrong with the flags. */
-export function credentialMode(input: Pick<Input, 'string' | 'bool'>): CredentialMode {
+export function credentialMode(
+  input: Pick<Input, 'string' | 'bool'>,
+  command = 'fleet create',
+): CredentialMode {
   const username = input.string('username');
   const password = input.bool('password-stdin');
   const token = input.bool('token-stdin');
-  const command = 'fleet create';
   if (password && token) throw new UsageError('use --password-stdin or --token-stdin, not both', command);
   if (token && username !== undefined) {
     throw new UsageError('--username goes with --password-stdin, not --token-stdin', command);
@@ -51,6 +54,7 @@ export function fleetDetail(f: Fleet, now = Date.now()): string {
     ['Repository', f.repo],
     ['Branch', f.branch],
     ['Path', f.path],
+    ['Poll interval', formatDuration(f.pollIntervalSeconds * 1000)],
     ['Head', shortRevision(f.head)],
     ['Last good', shortRevision(f.lastGoodRevision)],
     ...(f.source ? [['Source', f.source] as [string, string]] : []),
@@ -77,6 +81,55 @@ export function fleetDetail(f: Fleet, now = Date.now()): string {
   return `${fields}Stages:\n${indent(stages)}`;
 }
 
+type Context = Parameters<CommandSpec['run']>[0];
+
+/**
+ * Checks the credential flags at once (before anything is asked of the server), and returns
+ * what reads the Git and chart credentials they ask for from stdin (one secret at most).
+ */
+function credentialReader(input: Input, command: string) {
+  const mode = credentialMode(input, command);
+  const chartUser = input.string('chart-username');
+  const chartPassword = input.bool('chart-password-stdin');
+  if (Boolean(chartUser) !== chartPassword) {
+    throw new UsageError('--chart-username and --chart-password-stdin go together', command);
+  }
+  if (chartPassword && mode.kind !== 'none') {
+    // stdin holds one secret; a fleet needing both can be given them over the API.
+    throw new UsageError(
+      'stdin can carry the Git secret or the chart password, not both; give both with the API (POST or PATCH /api/v1/fleets)',
+      command,
+    );
+  }
+  return async (ctx: Context) => {
+    let credentials: Record<string, string> | undefined;
+    if (mode.kind === 'password') {
+      credentials = { username: mode.username, password: await readSecret(ctx.io, 'Password', command) };
+    } else if (mode.kind === 'token') {
+      credentials = { token: await readSecret(ctx.io, 'Token', command) };
+    }
+    const chartCredentials = chartPassword
+      ? { username: chartUser!, password: await readSecret(ctx.io, 'Chart password', command) }
+      : undefined;
+    return { credentials, chartCredentials };
+  };
+}
+
+const CREDENTIAL_OPTIONS = {
+  username: { type: 'string', value: 'USER', description: 'Git user name (with --password-stdin)' },
+  'password-stdin': { type: 'boolean', description: 'read the Git password from stdin' },
+  'token-stdin': { type: 'boolean', description: 'read a Git access token from stdin' },
+  'chart-username': {
+    type: 'string',
+    value: 'USER',
+    description: 'user name of the Helm repository or OCI registry (with --chart-password-stdin)',
+  },
+  'chart-password-stdin': {
+    type: 'boolean',
+    description: 'read the Helm repository or registry password from stdin',
+  },
+} as const;
+
 const create: CommandSpec = {
   name: 'fleet create',
   summary: 'Create a fleet from a Git repository (fetched and planned at once)',
@@ -90,18 +143,12 @@ const create: CommandSpec = {
     repo: { type: 'string', value: 'URL', description: 'HTTP(S) Git URL of the repository (required)' },
     branch: { type: 'string', value: 'BRANCH', description: 'branch to follow (default main)' },
     path: { type: 'string', value: 'PATH', description: 'directory of fleet.yaml (default: the root)' },
-    username: { type: 'string', value: 'USER', description: 'Git user name (with --password-stdin)' },
-    'password-stdin': { type: 'boolean', description: 'read the Git password from stdin' },
-    'token-stdin': { type: 'boolean', description: 'read a Git access token from stdin' },
-    'chart-username': {
+    'poll-interval': {
       type: 'string',
-      value: 'USER',
-      description: 'user name of the Helm repository or OCI registry (with --chart-password-stdin)',
+      value: 'DURATION',
+      description: "how often to fetch when no webhook says so, e.g. 5m (default: the control plane's)",
     },
-    'chart-password-stdin': {
-      type: 'boolean',
-      description: 'read the Helm repository or registry password from stdin',
-    },
+    ...CREDENTIAL_OPTIONS,
   },
   examples: [
     'gitfleet fleet create shop --repo https://git.example.com/org/shop.git --path deploy',
@@ -112,43 +159,88 @@ const create: CommandSpec = {
   async run(ctx, input) {
     const repo = input.string('repo');
     if (!repo) throw new UsageError('give the repository with --repo URL', 'fleet create');
-    const mode = credentialMode(input);
+    const read = credentialReader(input, 'fleet create');
     const client = ctx.client();
-    let credentials: Record<string, string> | undefined;
-    if (mode.kind === 'password') {
-      credentials = {
-        username: mode.username,
-        password: await readSecret(ctx.io, 'Password', 'fleet create'),
-      };
-    } else if (mode.kind === 'token') {
-      credentials = { token: await readSecret(ctx.io, 'Token', 'fleet create') };
-    }
-    const chartUser = input.string('chart-username');
-    const chartPassword = input.bool('chart-password-stdin');
-    if (Boolean(chartUser) !== chartPassword) {
-      throw new UsageError('--chart-username and --chart-password-stdin go together', 'fleet create');
-    }
-    if (chartPassword && mode.kind !== 'none') {
-      // stdin holds one secret; a fleet needing both can be created over the API.
-      throw new UsageError(
-        'stdin can carry the Git secret or the chart password, not both; create the fleet with POST /api/v1/fleets to give both',
-        'fleet create',
-      );
-    }
-    const chartCredentials = chartPassword
-      ? { username: chartUser!, password: await readSecret(ctx.io, 'Chart password', 'fleet create') }
-      : undefined;
+    const { credentials, chartCredentials } = await read(ctx);
     const branch = input.string('branch');
     const dir = input.string('path');
+    const interval = input.string('poll-interval');
     const fleet = await client.post<Fleet>('/api/v1/fleets', {
       name: input.args[0],
       repo,
       ...(branch !== undefined ? { branch } : {}),
       ...(dir !== undefined ? { path: dir } : {}),
+      ...(interval !== undefined ? { pollIntervalSeconds: pollSeconds(interval, 'fleet create') } : {}),
       ...(credentials ? { credentials } : {}),
       ...(chartCredentials ? { chartCredentials } : {}),
     });
     emit(ctx, fleet, () => `fleet ${fleet.name} created\n\n${fleetDetail(fleet)}`);
+    return 0;
+  },
+};
+
+/** --poll-interval in whole seconds, as the API takes it. */
+function pollSeconds(text: string, command: string): number {
+  const seconds = parseDuration(text, '--poll-interval') / 1000;
+  if (!Number.isInteger(seconds) || seconds > 86_400) {
+    throw new UsageError('--poll-interval must be whole seconds, at most 24h (e.g. 30s, 5m, 1h)', command);
+  }
+  return seconds;
+}
+
+const update: CommandSpec = {
+  name: 'fleet update',
+  summary:
+    'Change what a fleet follows or how it reaches it; a new branch, path or credentials re-plan at once',
+  usage:
+    'NAME [--branch B] [--path P] [--poll-interval D|default] [--username U --password-stdin | --token-stdin | --chart-username U --chart-password-stdin]',
+  description: [
+    'The repository stays (a new repository is a new fleet). A new branch, path or credentials',
+    'fetch and re-plan the fleet at once: the revision found there goes through the stages,',
+    'gates and waves like any new commit. Secrets are read from stdin, never from the command line.',
+  ].join('\n'),
+  options: {
+    branch: { type: 'string', value: 'BRANCH', description: 'branch to follow' },
+    path: { type: 'string', value: 'PATH', description: 'directory of fleet.yaml' },
+    'poll-interval': {
+      type: 'string',
+      value: 'DURATION',
+      description: "how often to fetch, e.g. 5m; 'default' for the control plane's",
+    },
+    ...CREDENTIAL_OPTIONS,
+  },
+  examples: [
+    'gitfleet fleet update shop --branch release-2',
+    'gitfleet fleet update shop --token-stdin < new-git-token',
+    'gitfleet fleet update shop --poll-interval 5m',
+  ],
+  minArgs: 1,
+  maxArgs: 1,
+  async run(ctx, input) {
+    const read = credentialReader(input, 'fleet update');
+    const interval = input.string('poll-interval');
+    const seconds =
+      interval === undefined || interval === 'default' ? null : pollSeconds(interval, 'fleet update');
+    const secrets = ['password-stdin', 'token-stdin', 'chart-password-stdin'].some((f) => input.bool(f));
+    if (input.string('branch') === undefined && input.string('path') === undefined && !interval && !secrets) {
+      throw new UsageError(
+        'nothing to change: give --branch, --path, --poll-interval or credentials',
+        'fleet update',
+      );
+    }
+    const client = ctx.client();
+    const { credentials, chartCredentials } = await read(ctx);
+    const branch = input.string('branch');
+    const dir = input.string('path');
+    const change = {
+      ...(branch !== undefined ? { branch } : {}),
+      ...(dir !== undefined ? { path: dir } : {}),
+      ...(interval !== undefined ? { pollIntervalSeconds: seconds } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(chartCredentials ? { chartCredentials } : {}),
+    };
+    const fleet = await client.patch<Fleet>(path`/api/v1/fleets/${input.args[0]!}`, change);
+    emit(ctx, fleet, () => `fleet ${fleet.name} updated\n\n${fleetDetail(fleet)}`);
     return 0;
   },
 };
@@ -280,6 +372,6 @@ const remove: CommandSpec = {
 
 export const fleetGroup: Group = {
   name: 'fleet',
-  summary: 'Create fleets from Git, inspect their status, sync and delete them',
-  commands: [create, list, get, status, sync, remove],
+  summary: 'Create fleets from Git, change them, inspect their status, sync and delete them',
+  commands: [create, list, get, update, status, sync, remove],
 };

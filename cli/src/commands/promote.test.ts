@@ -14,11 +14,12 @@ function stage(rollout: StageView['rollout'], phases: Record<string, number> = {
   };
 }
 
-const cluster = (name: string, phase: string, appliedRevision: string): ClusterStatus => ({
+const cluster = (name: string, phase: ClusterStatus['phase'], appliedRevision: string): ClusterStatus => ({
   cluster: name,
   stage: 'prod',
   connected: true,
   desiredRevision: REV,
+  desiredDigest: null,
   appliedRevision,
   attemptedRevision: appliedRevision,
   phase,
@@ -34,7 +35,14 @@ describe('rolloutProgress', () => {
       state: 'waiting',
       line: 'prod: waiting for the rollout of abc1234 to start',
     });
-    const previous = stage({ state: 'complete', revision: OLD, wave: 1, waves: 1, reason: null });
+    const previous = stage({
+      state: 'complete',
+      revision: OLD,
+      wave: 1,
+      waves: 1,
+      waveClusters: [],
+      reason: null,
+    });
     assert.equal(rolloutProgress(previous, undefined, 'prod', REV).state, 'waiting');
     assert.equal(
       rolloutProgress(stage(null), undefined, 'qa', REV).line,
@@ -44,7 +52,7 @@ describe('rolloutProgress', () => {
 
   it('counts clusters Ready at exactly that revision', () => {
     const progressing = stage(
-      { state: 'progressing', revision: REV, wave: 1, waves: 2, reason: null },
+      { state: 'progressing', revision: REV, wave: 1, waves: 2, waveClusters: [], reason: null },
       { Ready: 2 },
     );
     const status = {
@@ -66,12 +74,26 @@ describe('rolloutProgress', () => {
   });
 
   it('ends complete or halted with the reason', () => {
-    const unexplained = stage({ state: 'halted', revision: REV, wave: 2, waves: 2, reason: null });
+    const unexplained = stage({
+      state: 'halted',
+      revision: REV,
+      wave: 2,
+      waves: 2,
+      waveClusters: [],
+      reason: null,
+    });
     assert.equal(
       rolloutProgress(unexplained, undefined, 'prod', REV).line,
       'prod: wave 2/2: rollout of abc1234 halted (no reason given)',
     );
-    const done = stage({ state: 'complete', revision: REV, wave: 2, waves: 2, reason: null });
+    const done = stage({
+      state: 'complete',
+      revision: REV,
+      wave: 2,
+      waves: 2,
+      waveClusters: [],
+      reason: null,
+    });
     const status = { items: [cluster('prod-1', 'Ready', REV), cluster('prod-2', 'Ready', REV)] };
     assert.deepEqual(rolloutProgress(done, status, 'prod', REV), {
       state: 'complete',
@@ -82,6 +104,7 @@ describe('rolloutProgress', () => {
       revision: REV,
       wave: 1,
       waves: 2,
+      waveClusters: [],
       reason: "rollout of stage 'prod' to abc1234 halted: cluster 'prod-1' is Failed at revision abc1234",
     });
     assert.deepEqual(rolloutProgress(halted, undefined, 'prod', REV), {

@@ -24,10 +24,10 @@ const version: CommandSpec = {
     try {
       const { server: url, token } = resolveConnection(ctx.flags, ctx.env, readConfig(ctx.configFile));
       try {
-        const doc = await new Client({ server: url, token, timeoutMs: 5000 }).get<{
-          info?: { version?: string };
-        }>('/openapi.json');
-        server = { url, version: doc?.info?.version ?? null };
+        const answer = await new Client({ server: url, token, timeoutMs: 5000 }).get<{ version: string }>(
+          '/version',
+        );
+        server = { url, version: answer.version };
       } catch (err) {
         server = { url, version: null, error: (err as Error).message };
       }

@@ -25,7 +25,14 @@ declare module 'fastify' {
   }
 }
 
-const OPEN = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/api/v1/webhooks/git']);
+const OPEN = new Set([
+  '/healthz',
+  '/readyz',
+  '/version',
+  '/metrics',
+  '/openapi.json',
+  '/api/v1/webhooks/git',
+]);
 
 /** Paths served without a token (the webhook is authenticated by its signature). */
 export const isOpenPath = (path: string) => OPEN.has(path);

@@ -32,7 +32,7 @@ const labels = {
   },
 } as const;
 
-const clusterSchema = {
+const clusterFields = {
   type: 'object',
   required: [
     'name',
@@ -56,6 +56,8 @@ const clusterSchema = {
   },
 } as const;
 
+const clusterSchema = { $ref: 'Cluster#' } as const;
+
 const registrationSchema = {
   type: 'object',
   required: ['cluster', 'bootstrapToken', 'expiresAt', 'helmInstall'],
@@ -69,9 +71,9 @@ const registrationSchema = {
 
 const clusterDetailSchema = {
   type: 'object',
-  required: [...clusterSchema.required, 'fleets'],
+  required: [...clusterFields.required, 'fleets'],
   properties: {
-    ...clusterSchema.properties,
+    ...clusterFields.properties,
     fleets: {
       type: 'array',
       items: {
@@ -117,6 +119,7 @@ function selectorOf(text: string): ReturnType<typeof parseSelector> {
 }
 
 export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  app.addSchema({ $id: 'Cluster', ...clusterFields });
   const withHelm = (r: Registration) => ({
     ...r,
     helmInstall: cp.helmInstallCommand(r.cluster.name, r.bootstrapToken),

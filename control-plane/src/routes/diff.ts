@@ -7,6 +7,7 @@ import { nameParam } from './input.ts';
 
 const objectSchema = {
   type: 'object',
+  required: ['apiVersion', 'kind', 'namespace', 'name', 'change', 'diff', 'message', 'changedKeys'],
   properties: {
     apiVersion: { type: 'string' },
     kind: { type: 'string' },
@@ -28,6 +29,7 @@ const objectSchema = {
 
 const clusterSchema = {
   type: 'object',
+  required: ['cluster', 'stage', 'outcome', 'message', 'summary', 'objects'],
   properties: {
     cluster: { type: 'string' },
     stage: { type: 'string' },
@@ -35,6 +37,7 @@ const clusterSchema = {
     message: { type: 'string' },
     summary: {
       type: 'object',
+      required: ['created', 'changed', 'deleted', 'unchanged', 'failed'],
       properties: {
         created: { type: 'integer' },
         changed: { type: 'integer' },
@@ -85,6 +88,7 @@ export function diffRoutes(app: FastifyInstance, cp: ControlPlane): void {
         response: {
           200: {
             type: 'object',
+            required: ['fleet', 'revision', 'changed', 'clusters'],
             properties: {
               fleet: { type: 'string' },
               revision: { type: 'string' },

@@ -119,7 +119,8 @@ const stage = {
   },
 } as const;
 
-const fleet = {
+const fleetSchema = {
+  $id: 'Fleet',
   type: 'object',
   required: [
     'name',
@@ -226,8 +227,11 @@ const clusterStatus = {
   },
 } as const;
 
+const fleet = { $ref: 'Fleet#' } as const;
+
 export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const fleets = new FleetService(cp);
+  app.addSchema(fleetSchema);
 
   app.post<{ Body: CreateFleetInput }>(
     '/api/v1/fleets',

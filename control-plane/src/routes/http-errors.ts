@@ -116,7 +116,10 @@ const REASONS: Record<number, string> = {
   503: 'Redis is unreachable: retry',
 };
 
-type ErrorResponse = { description: string } & typeof errorSchema;
+/** errorSchema as a shared schema: error answers refer to it, and clients see one Error type. */
+export const sharedErrorSchema = { $id: 'Error', ...errorSchema } as const;
+
+type ErrorResponse = { description: string; $ref: string };
 
 /** An error code a route returns, as its route option `config.errors` lists them. */
 export type RouteError = ErrorCode | 'FleetError';
@@ -166,7 +169,7 @@ export function documentErrors(route: RouteShape, open: boolean): void {
   const response = schema.response ?? {};
   for (const [status, names] of byStatus) {
     const entry: ErrorResponse = {
-      ...errorSchema,
+      $ref: 'Error#',
       description: `${REASONS[status] ?? 'Error'} (code ${names.join(', ')})`,
     };
     response[status] = entry;

@@ -1,9 +1,26 @@
-// Probes and metrics (events: routes/events.ts).
+// Probes, metrics and the version (events: routes/events.ts).
+import { GITFLEET_VERSION } from '@gitfleet/proto';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 
 export function systemRoutes(app: FastifyInstance, cp: ControlPlane): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  // Open, like the probes: which release answers says nothing about what it holds.
+  app.get(
+    '/version',
+    {
+      schema: {
+        summary:
+          'The version of the control plane (one for the whole project: agent, charts and CLI carry the same)',
+        tags: ['system'],
+        response: {
+          200: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
+        },
+      },
+    },
+    async () => ({ version: GITFLEET_VERSION }),
+  );
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
