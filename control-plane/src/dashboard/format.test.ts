@@ -165,3 +165,29 @@ describe('words', () => {
     );
   });
 });
+
+test('a reload read before an event arrived gets that event applied again, not the ones it has', () => {
+  const view = {
+    name: 'shop',
+    stages: [
+      { name: 'prod', revision: 'r1', rollout: { state: 'progressing', revision: 'r1', wave: 1, waves: 2 } },
+    ],
+  };
+  const wave2 = {
+    id: '1000-1',
+    type: 'RolloutProgressed',
+    stage: 'prod',
+    revision: 'r1',
+    reason: 'wave 2 of 2',
+  };
+  const done = { id: '1000-2', type: 'RolloutComplete', stage: 'prod', revision: 'r1' };
+  // Read when only wave 2 was recorded: the completion is applied again, wave 2 is not kept.
+  const { data, newer } = format.replayAfter(view, '1000-1', [wave2, done], format.patchFleet);
+  assert.equal(data.stages[0].rollout.state, 'complete');
+  assert.deepEqual(newer, [done]);
+  // Read after both: nothing to apply, nothing kept.
+  const later = format.replayAfter(view, '1001-0', [wave2, done], format.patchFleet);
+  assert.equal(later.data, view);
+  assert.deepEqual(later.newer, []);
+  assert.ok(format.compareEventIds('999-9', '1000-0') < 0 && format.compareEventIds('1000-10', '1000-9') > 0);
+});

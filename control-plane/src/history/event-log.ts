@@ -82,6 +82,15 @@ export class EventLog {
     );
   }
 
+  /**
+   * The id of the newest event recorded ('0-0' when none). Read before a view's state, it marks
+   * the view: every event up to it is in that state, since each is recorded after its write.
+   */
+  async latestId(): Promise<string> {
+    const [newest] = await this.#redis.xrevrange(this.#key, '+', '-', 'COUNT', 1);
+    return newest?.[0] ?? '0-0';
+  }
+
   /** A page of history, oldest first, after `since` (default: the oldest kept). */
   async page(q: EventQuery): Promise<{ items: RecordedEvent[]; next: string | null }> {
     let start = '-';

@@ -2,7 +2,7 @@
 // per-stage revision and cluster counts by phase, conditions, errors), change, status per
 // cluster and object, sync now, delete. The work is FleetService's (fleets/service.ts).
 import { PHASES } from '@gitfleet/proto/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { type CreateFleetInput, FleetService, type UpdateFleetInput } from '../fleets/service.ts';
 import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
@@ -229,9 +229,17 @@ const clusterStatus = {
 
 const fleet = { $ref: 'Fleet#' } as const;
 
+/** The header with the newest event id in the history when a view was read (see EventLog.latestId). */
+export const EVENT_MARK_HEADER = 'x-gitfleet-event-id';
+
 export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const fleets = new FleetService(cp);
   app.addSchema(fleetSchema);
+  // Read before the view: a live page applies the events after it on top of the view, and so
+  // never shows an older state than an event it already showed.
+  const markView = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header(EVENT_MARK_HEADER, await cp.history.latestId());
+  };
 
   app.post<{ Body: CreateFleetInput }>(
     '/api/v1/fleets',
@@ -319,6 +327,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         response: { 200: fleet },
       },
       config: { errors: ['FleetNotFound'] },
+      preHandler: markView,
     },
     async (request) => fleets.get(request.params.name),
   );
@@ -370,6 +379,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         },
       },
       config: { errors: ['FleetNotFound'] },
+      preHandler: markView,
     },
     async (request) => fleets.status(request.params.name),
   );

@@ -51,6 +51,14 @@ export function whenUnauthorized(handler) {
  * One REST call. Resolves with the parsed body; rejects with an ApiError saying what the
  * control plane said, or what went wrong on the way.
  */
+const marks = new WeakMap();
+
+/**
+ * The newest event id the control plane had recorded when it read `data` (x-gitfleet-event-id),
+ * for views that say; every event up to it is in `data`.
+ */
+export const eventMarkOf = (data) => (data && typeof data === 'object' ? marks.get(data) : undefined);
+
 export async function api(method, path, body, token = session.token) {
   let res;
   try {
@@ -80,6 +88,8 @@ export async function api(method, path, body, token = session.token) {
     if (res.status === 401 && token === session.token) onUnauthorized(error);
     throw error;
   }
+  const mark = res.headers.get('x-gitfleet-event-id');
+  if (mark && parsed && typeof parsed === 'object') marks.set(parsed, mark);
   return parsed;
 }
 

@@ -190,3 +190,21 @@ export function patchStatus(status, event) {
   }
   return { ...status };
 }
+
+/** Orders event ids ("ms-seq"), as the history does. */
+export function compareEventIds(a, b) {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}
+
+/**
+ * A view loaded with `mark` (the newest event id it includes) with the events patched since
+ * applied on top, in order; and the events still newer than the mark, to keep for the next.
+ */
+export function replayAfter(data, mark, patched, apply) {
+  const newer = patched.filter((e) => compareEventIds(e.id, mark) > 0);
+  let out = data;
+  for (const e of newer) out = apply(out, e) ?? out;
+  return { data: out, newer };
+}

@@ -3,8 +3,8 @@
 import htm from 'htm';
 import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { onEvent } from './api.js';
-import { commitUrl, phaseOf, shortRev } from './format.js';
+import { eventMarkOf, onEvent } from './api.js';
+import { commitUrl, phaseOf, replayAfter, shortRev } from './format.js';
 
 export const html = htm.bind(h);
 
@@ -16,6 +16,9 @@ export const href = (...segments) => `#/${segments.map(encodeURIComponent).join(
  * stream reconnects), coalesced: at most one load runs, the next one waits at least twice as
  * long as the last one took (so 10,000 StatusChanged events cost a few reloads, not 10,000).
  * `patch(data, event)`, when given, applies an event to the data at once (undefined: no change).
+ * A load that answers with the id of the newest event it includes (eventMarkOf) gets the
+ * events patched since then applied again on top: a reload read before an event arrived must
+ * not take the page back to before it.
  */
 export function useLive(load, deps, matches = () => true, patch = undefined) {
   const [state, setState] = useState({ data: undefined, error: undefined, loading: true });
@@ -28,6 +31,16 @@ export function useLive(load, deps, matches = () => true, patch = undefined) {
     let again = false;
     let last = 0;
     let cost = 0;
+    // Events patched in, with ids, newest last: what a load's answer may not include yet.
+    let patched = [];
+    const replay = (data) => {
+      const mark = eventMarkOf(data);
+      const apply = latest.current.patch;
+      if (!mark || !apply) return data;
+      const replayed = replayAfter(data, mark, patched, apply);
+      patched = replayed.newer;
+      return replayed.data;
+    };
     const run = async () => {
       if (running) {
         again = true;
@@ -36,7 +49,7 @@ export function useLive(load, deps, matches = () => true, patch = undefined) {
       running = true;
       const started = performance.now();
       try {
-        const data = await latest.current.load();
+        const data = replay(await latest.current.load());
         if (alive) setState({ data, error: undefined, loading: false });
       } catch (error) {
         if (alive) setState((s) => ({ ...s, error, loading: false }));
@@ -68,6 +81,11 @@ export function useLive(load, deps, matches = () => true, patch = undefined) {
       if (!latest.current.matches(event)) return;
       const apply = latest.current.patch;
       if (apply) {
+        if (event.id) {
+          patched.push(event);
+          // Bounded: a load answers long before this many events pass.
+          if (patched.length > 5000) patched = patched.slice(-2500);
+        }
         setState((s) => {
           const data = s.data === undefined ? undefined : apply(s.data, event);
           return data === undefined ? s : { ...s, data };
