@@ -6,6 +6,7 @@ import { GITFLEET_VERSION } from '@gitfleet/proto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { registerAudit } from './routes/audit.ts';
 import { isOpenPath, registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { diffRoutes } from './routes/diff.ts';
@@ -22,6 +23,7 @@ import {
 } from './routes/input.ts';
 import { promotionRoutes } from './routes/promotions.ts';
 import { systemRoutes } from './routes/system.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
 export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
@@ -80,13 +82,15 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
       .send({ code: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  registerAuth(app, cp.config.apiTokens);
+  registerAuth(app, { tokens: cp.config.apiTokens, apiTokens: cp.apiTokens });
+  registerAudit(app, cp.events);
   systemRoutes(app, cp);
   clusterRoutes(app, cp);
   fleetRoutes(app, cp);
   diffRoutes(app, cp);
   eventRoutes(app, cp);
   promotionRoutes(app, cp);
+  tokenRoutes(app, cp);
   webhookRoutes(app, cp);
   await app.register(import('./routes/notifications.ts'), { cp });
   await app.register(dashboardRoutes);

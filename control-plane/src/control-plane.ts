@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { ApiTokenStore } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
 import { agentService } from './grpc/agent-service.ts';
@@ -73,6 +74,7 @@ export class ControlPlane {
   readonly desired: DesiredStateStore;
   readonly ingestion: StatusIngestion;
   readonly fleets: FleetStore;
+  readonly apiTokens: ApiTokenStore;
   readonly reconciler: FleetReconciler;
   /** Which replica runs each fleet's passes. */
   readonly leases: FleetLeases;
@@ -122,6 +124,7 @@ export class ControlPlane {
       timeoutMs: config.redisWaitTimeoutMs,
     });
     this.fleets = new FleetStore(this.redis, k, config.secrets);
+    this.apiTokens = new ApiTokenStore(this.redis, k);
     this.notifications = new NotificationService(
       {
         redis: this.redis,

@@ -27,7 +27,8 @@ export type EventType =
   | 'RolloutComplete'
   | 'Promoted'
   | 'DriftCorrected'
-  | 'NotificationFailed';
+  | 'NotificationFailed'
+  | 'ApiAction';
 
 export interface GitfleetEvent {
   /**
@@ -44,6 +45,13 @@ export interface GitfleetEvent {
   reason?: string;
   /** The notification target a NotificationFailed event is about. */
   target?: string;
+  /** ApiAction: who called (a token's or identity's name), how they were known, what, the answer. */
+  actor?: string;
+  via?: string;
+  action?: string;
+  status?: number;
+  /** ApiAction: the name in the path when it is neither a fleet nor a cluster (a token, a target). */
+  object?: string;
   /** ISO time, set by publish. */
   time?: string;
 }

@@ -115,6 +115,8 @@ describe('bad input is refused, clearly', () => {
       },
     },
     { method: 'DELETE', url: '/api/v1/notification-targets/w-target' },
+    { method: 'POST', url: '/api/v1/tokens', body: { name: 'w-token', role: 'viewer' } },
+    { method: 'DELETE', url: '/api/v1/tokens/w-token' },
   ];
 
   before(async () => {
@@ -146,7 +148,7 @@ describe('bad input is refused, clearly', () => {
     const covered = writes()
       .map(
         (w) =>
-          `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}').replace('w-target', '{name}')}`,
+          `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}').replace('w-target', '{name}').replace('tokens/w-token', 'tokens/{name}')}`,
       )
       .sort();
     assert.deepEqual(covered, documented);

@@ -17,10 +17,12 @@ describe('dashboard routes', () => {
   before(async () => {
     app = Fastify();
     app.setErrorHandler(errorHandler());
-    registerAuth(app, [
-      { role: 'admin', name: 'alice', token: admin },
-      { role: 'viewer', name: 'victor', token: viewer },
-    ]);
+    registerAuth(app, {
+      tokens: [
+        { role: 'admin', name: 'alice', token: admin },
+        { role: 'viewer', name: 'victor', token: viewer },
+      ],
+    });
     await app.register(dashboardRoutes);
     await app.ready();
   });

@@ -31,6 +31,7 @@ export const EVENT_SEVERITY: Readonly<Record<EventType, Severity>> = {
   Promoted: 'info',
   DriftCorrected: 'warning',
   NotificationFailed: 'error',
+  ApiAction: 'info',
 };
 
 /**

@@ -22,6 +22,8 @@ export interface EventQuery {
   fleet?: string;
   cluster?: string;
   types?: string[];
+  /** ApiAction events of this caller only. */
+  actor?: string;
   limit: number;
 }
 
@@ -35,9 +37,10 @@ export function startOf(since: string): { id: string; exclusive: boolean } | nul
   return { id: `${ms}-0`, exclusive: false };
 }
 
-/** Whether an event passes a query's filters (fleet, cluster, types). */
+/** Whether an event passes a query's filters (fleet, cluster, types, actor). */
 export function matches(e: RecordedEvent, q: Omit<EventQuery, 'limit' | 'since'>): boolean {
   if (q.fleet !== undefined && e.fleet !== q.fleet) return false;
+  if (q.actor !== undefined && e.actor !== q.actor) return false;
   if (q.cluster !== undefined && e.cluster !== q.cluster) return false;
   if (q.types?.length && !q.types.includes(e.type)) return false;
   return true;

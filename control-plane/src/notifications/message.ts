@@ -46,6 +46,7 @@ const WORDS: Record<EventType, [title: string, plural: string]> = {
   Promoted: ['Promoted', 'promotions'],
   DriftCorrected: ['Drift corrected', 'drift corrections'],
   NotificationFailed: ['Notification failed', 'failed notifications'],
+  ApiAction: ['API action', 'API actions'],
 };
 
 const MAX_REASON = 1000;

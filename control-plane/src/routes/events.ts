@@ -12,6 +12,7 @@ interface EventsQuery {
   fleet?: string;
   cluster?: string;
   type?: string;
+  actor?: string;
   limit?: string;
 }
 
@@ -29,6 +30,14 @@ const eventSchema = {
     revision: { type: 'string' },
     phase: { type: 'string' },
     reason: { type: 'string' },
+    actor: { type: 'string', description: 'ApiAction: who called' },
+    via: {
+      type: 'string',
+      enum: ['installation-token', 'api-token', 'oidc', 'anonymous', 'webhook-signature'],
+    },
+    action: { type: 'string', description: 'ApiAction: method and route, e.g. PATCH /api/v1/fleets/{name}' },
+    status: { type: 'integer', description: "ApiAction: the answer's HTTP status" },
+    object: { type: 'string', description: 'ApiAction: the name in the path, when not a fleet or a cluster' },
   },
 } as const;
 
@@ -42,6 +51,7 @@ function filterOf(q: EventsQuery): Omit<EventQuery, 'limit'> {
     ...(q.since !== undefined ? { since: q.since } : {}),
     ...(q.fleet !== undefined ? { fleet: q.fleet } : {}),
     ...(q.cluster !== undefined ? { cluster: q.cluster } : {}),
+    ...(q.actor !== undefined ? { actor: q.actor } : {}),
     ...(q.type
       ? {
           types: q.type
@@ -77,6 +87,7 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
             fleet: { type: 'string', maxLength: 63 },
             cluster: { type: 'string', maxLength: 63 },
             type: { type: 'string', maxLength: 1024, description: 'Comma-separated event types' },
+            actor: { type: 'string', maxLength: 256, description: 'ApiAction events of this caller' },
             limit: {
               type: 'string',
               pattern: '^([1-9][0-9]{0,2}|1000)$',

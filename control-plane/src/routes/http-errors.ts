@@ -60,31 +60,52 @@ function bodyOf(err: DomainError): ErrorBody {
   return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The code of the error the request was answered with (for the audit). */
+    failure?: string;
+  }
+}
+
 /** Fastify's error handler: every failure answered with a code, never a stack. `redis` tells a 503 from a 500. */
 export function errorHandler(redis?: RedisClient) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    const known = httpErrorOf(err);
-    if (known) return reply.code(known.status).send(known.body);
-    const fe = err as FastifyError;
-    if (fe.validation) {
-      return reply.code(400).send({
+    const answer = answerOf(err, request, redis);
+    request.failure = answer.body.code;
+    if (answer.retryAfter) reply.header('retry-after', answer.retryAfter);
+    return reply.code(answer.status).send(answer.body);
+  };
+}
+
+function answerOf(
+  err: FastifyError | Error,
+  request: FastifyRequest,
+  redis: RedisClient | undefined,
+): { status: number; body: ErrorBody; retryAfter?: string } {
+  const known = httpErrorOf(err);
+  if (known) return known;
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    return {
+      status: 400,
+      body: {
         code: 'InvalidRequest',
         message: validationMessage(fe.validation, fe.validationContext ?? 'request'),
-      });
-    }
-    const refusal = fastifyInputError(fe, request.routeOptions.bodyLimit ?? BODY_LIMIT);
-    if (refusal) return reply.code(refusal.status).send(bodyOf(refusal));
-    if (fe.statusCode && fe.statusCode < 500) {
-      return reply.code(fe.statusCode).send({ code: 'InvalidRequest', message: fe.message });
-    }
-    // Redis down or reconnecting: a 503 the caller can retry, not an internal error.
-    if (isRedisUnavailable(err, redis)) {
-      return reply.code(503).header('retry-after', '5').send(bodyOf(storeUnavailable()));
-    }
-    request.log.error({ err }, 'request failed');
-    return reply
-      .code(500)
-      .send({ code: 'Internal', message: 'internal error; the control plane log has the details' });
+      },
+    };
+  }
+  const refusal = fastifyInputError(fe, request.routeOptions.bodyLimit ?? BODY_LIMIT);
+  if (refusal) return { status: refusal.status, body: bodyOf(refusal) };
+  if (fe.statusCode && fe.statusCode < 500) {
+    return { status: fe.statusCode, body: { code: 'InvalidRequest', message: fe.message } };
+  }
+  // Redis down or reconnecting: a 503 the caller can retry, not an internal error.
+  if (isRedisUnavailable(err, redis))
+    return { status: 503, body: bodyOf(storeUnavailable()), retryAfter: '5' };
+  request.log.error({ err }, 'request failed');
+  return {
+    status: 500,
+    body: { code: 'Internal', message: 'internal error; the control plane log has the details' },
   };
 }
 

@@ -17,6 +17,9 @@ export interface Keys {
   reportSequence(cluster: string): string;
   /** The event history (a stream). */
   events(): string;
+  /** API tokens created over the API, by name and by hash (one slot: scripts write both). */
+  apiTokens(): string;
+  apiTokenHashes(): string;
   channel(name: 'events' | 'desired' | 'clusters' | 'previews'): string;
 }
 
@@ -36,6 +39,8 @@ export function keys(prefix = 'gitfleet'): Keys {
     statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
     reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,
     events: () => `${prefix}:events`,
+    apiTokens: () => `${prefix}:{api-tokens}:by-name`,
+    apiTokenHashes: () => `${prefix}:{api-tokens}:by-hash`,
     channel: (name) => `${prefix}:channel:${name}`,
   };
 }
