@@ -26,3 +26,6 @@ export type Promotion = Answer<'/api/v1/fleets/{name}/promotions', 'post', 201>;
 /** One event of /api/v1/events (as a page item or a server-sent event). */
 export type GitfleetEvent = Answer<'/api/v1/events', 'get', 200>['items'][number];
 export type FleetDiff = Answer<'/api/v1/fleets/{name}/diff', 'get', 200>;
+export type ApiToken = Answer<'/api/v1/tokens', 'get', 200>['items'][number];
+/** POST /api/v1/tokens → 201: the record and, this once, the token. */
+export type CreatedApiToken = Answer<'/api/v1/tokens', 'post', 201>;

@@ -20,6 +20,7 @@ import { diffCommands } from './commands/diff.ts';
 import { eventCommands } from './commands/events.ts';
 import { fleetGroup } from './commands/fleet.ts';
 import { promoteCommands } from './commands/promote.ts';
+import { tokenGroup } from './commands/token.ts';
 import { CLI_VERSION, versionCommands } from './commands/version.ts';
 import { configPath, readConfig, resolveConnection } from './config.ts';
 import { CliError, EXIT, UsageError } from './errors.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: Tree = [
   ...authCommands,
   clusterGroup,
   fleetGroup,
+  tokenGroup,
   ...promoteCommands,
   ...diffCommands,
   ...eventCommands,

@@ -82,7 +82,7 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
       .send({ code: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  registerAuth(app, { tokens: cp.config.apiTokens, apiTokens: cp.apiTokens });
+  registerAuth(app, { tokens: cp.config.apiTokens, apiTokens: cp.apiTokens, oidc: cp.oidc });
   registerAudit(app, cp.events);
   systemRoutes(app, cp);
   clusterRoutes(app, cp);

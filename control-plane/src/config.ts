@@ -1,7 +1,9 @@
 // Configuration from the environment, with local defaults that make `make up` work on one
 // machine. Every value is validated here, so a bad setting stops the process at start with
 // a message naming the variable, instead of failing later somewhere else.
+
 import { randomBytes } from 'node:crypto';
+import { type OidcSettings, oidcSettingsFromEnv } from './auth/oidc.ts';
 import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
 import { type NotificationOptions, notificationOptions } from './notifications/options.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
@@ -47,6 +49,8 @@ export interface Config {
    * configuration prints them).
    */
   secrets: SecretBox;
+  /** OpenID Connect sign-in (GITFLEET_OIDC_*); absent: only API tokens. */
+  oidc: OidcSettings | undefined;
   bootstrapTtlSeconds: number;
   pollIntervalSeconds: number;
   /** A Git server silent this long fails the fetch or push (a hung server must not stall a fleet). */
@@ -171,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     generatedAdminToken,
     webhookSecret: env.GITFLEET_WEBHOOK_SECRET || undefined,
     secrets: secretBox(env),
+    oidc: oidcSettingsFromEnv(env),
     bootstrapTtlSeconds: int(env, 'GITFLEET_BOOTSTRAP_TTL_SECONDS', 3600, 1),
     pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
     gitTimeoutSeconds: int(env, 'GITFLEET_GIT_TIMEOUT_SECONDS', 60, 1),

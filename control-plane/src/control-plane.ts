@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { OidcVerifier } from './auth/oidc.ts';
 import { ApiTokenStore } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
@@ -75,6 +76,7 @@ export class ControlPlane {
   readonly ingestion: StatusIngestion;
   readonly fleets: FleetStore;
   readonly apiTokens: ApiTokenStore;
+  readonly oidc: OidcVerifier | undefined;
   readonly reconciler: FleetReconciler;
   /** Which replica runs each fleet's passes. */
   readonly leases: FleetLeases;
@@ -125,6 +127,7 @@ export class ControlPlane {
     });
     this.fleets = new FleetStore(this.redis, k, config.secrets);
     this.apiTokens = new ApiTokenStore(this.redis, k);
+    this.oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
     this.notifications = new NotificationService(
       {
         redis: this.redis,

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { keys } from '../../control-plane/src/store/keys.ts';
 import { startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
+import { runGitfleet } from '../src/gitfleet-cli.ts';
 
 const env = environmentFromEnv();
 
@@ -113,6 +114,39 @@ describe('API tokens and the audit', () => {
     const expired = await cp.api<{ message: string }>('GET', '/api/v1/fleets', undefined, short.body.token);
     assert.equal(expired.status, 401);
     assert.match(expired.body.message, /^API token expired/);
+  });
+
+  it('from the CLI: a token is created and printed once, works, is listed and revoked; the audit is read', async () => {
+    const server = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+    const created = await runGitfleet(
+      ['token', 'create', 'cli-reader', '--role', 'viewer', '--expires', '2h'],
+      server,
+      cp.adminToken,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const token = /Token:\s+(gft_\S+)/.exec(created.stdout)?.[1];
+    assert.ok(token, created.stdout);
+    assert.match(created.stdout, /Expires:.*\(in 1h59m|\(in 2h/);
+    const listed = await runGitfleet(['fleet', 'list'], server, token);
+    assert.equal(listed.code, 0, listed.stderr);
+    const tokens = await runGitfleet(['token', 'list'], server, cp.adminToken);
+    assert.match(tokens.stdout, /^cli-reader\s+viewer\s+alice\s/m);
+    assert.ok(!tokens.stdout.includes(token), 'the list never shows a token');
+    assert.equal((await runGitfleet(['token', 'revoke', 'cli-reader'], server, cp.adminToken)).code, 0);
+    const refused = await runGitfleet(['fleet', 'list'], server, token);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Unauthorized: API token not recognised/);
+    const audit = await runGitfleet(
+      ['events', '--type', 'ApiAction', '--actor', 'alice', '--limit', '1000'],
+      server,
+      cp.adminToken,
+    );
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(
+      audit.stdout,
+      /ApiAction\s+actor=alice via=installation-token action="DELETE \/api\/v1\/tokens\/\{name\}" object=cli-reader status=204/,
+    );
+    assert.ok(!audit.stdout.includes(token));
   });
 
   it('every action that changes something is in the history: who, how known, what, on which name, the answer', async () => {

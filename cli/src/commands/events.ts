@@ -18,6 +18,12 @@ export function formatEvent(e: GitfleetEvent): string {
     ['stage', e.stage],
     ['revision', e.revision ? shortRevision(e.revision) : undefined],
     ['phase', e.phase],
+    // An API action: who, how they were known, what, on which name, the answer.
+    ['actor', e.actor],
+    ['via', e.via],
+    ['action', e.action],
+    ['object', e.object],
+    ['status', e.status === undefined ? undefined : String(e.status)],
     ['reason', e.reason],
   ];
   const rest = fields
@@ -99,6 +105,7 @@ const events: CommandSpec = {
     fleet: { type: 'string', value: 'F', description: 'only events of this fleet' },
     cluster: { type: 'string', value: 'C', description: 'only events of this cluster' },
     type: { type: 'string', value: 'T,...', description: 'only these event types, e.g. RolloutHalted' },
+    actor: { type: 'string', value: 'NAME', description: 'only the API actions of this caller (the audit)' },
     limit: { type: 'string', value: 'N', description: 'history: at most this many events (default 100)' },
     timeout: {
       type: 'string',
@@ -129,6 +136,7 @@ const events: CommandSpec = {
       fleet: input.string('fleet'),
       cluster: input.string('cluster'),
       type: input.string('type'),
+      actor: input.string('actor'),
       ...(since !== undefined ? { since: sinceOf(since) } : {}),
     };
     const client = ctx.client();

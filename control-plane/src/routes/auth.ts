@@ -68,7 +68,10 @@ export function registerAuth(app: FastifyInstance, auth: Authenticators): void {
     const hash = digest(token);
     const match = known.find((t) => timingSafeEqual(t.hash, hash));
     if (match) return { name: match.name, role: match.role, by: 'installation-token' };
-    if (auth.oidc?.accepts(token)) return { ...(await auth.oidc.verify(token)), by: 'oidc' };
+    if (auth.oidc?.accepts(token)) {
+      const { name, role } = await auth.oidc.verify(token);
+      return { name, role, by: 'oidc' };
+    }
     if (auth.apiTokens && isApiToken(token)) {
       const found = await auth.apiTokens.lookup(token);
       if (found === 'expired') {
