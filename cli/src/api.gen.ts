@@ -726,6 +726,8 @@ export interface paths {
                         path?: string;
                         /** @description Seconds between fetches when no webhook says so (default: the control plane's GITFLEET_POLL_INTERVAL_SECONDS) */
                         pollIntervalSeconds?: number;
+                        /** @description The project to create it in: its name and repo must be the project's */
+                        project?: string;
                         /** @description Basic-auth (username and password) or a token for the Git server; never returned */
                         credentials?: {
                             username?: string;
@@ -777,7 +779,16 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description In conflict with the current state (code FleetExists, Conflict) */
+                /** @description Not found (code NotFound) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In conflict with the current state (code FleetExists, Conflict, ProjectRefused) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2042,7 +2053,7 @@ export interface paths {
                             items: {
                                 name: string;
                                 /** @enum {string} */
-                                role: "admin" | "viewer";
+                                role: "admin" | "viewer" | "none";
                                 createdAt: string;
                                 expiresAt: string;
                                 /** @description The caller that created it */
@@ -2102,8 +2113,11 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @enum {string} */
-                        role: "admin" | "viewer";
+                        /**
+                         * @description Installation-wide; 'none': only the roles projects give it (by its name)
+                         * @enum {string}
+                         */
+                        role: "admin" | "viewer" | "none";
                         /** @description Seconds until it expires: 5 to one year (default 30 days) */
                         expiresInSeconds?: number;
                     };
@@ -2119,7 +2133,7 @@ export interface paths {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            role: "admin" | "viewer";
+                            role: "admin" | "viewer" | "none";
                             createdAt: string;
                             expiresAt: string;
                             /** @description The caller that created it */
@@ -2259,6 +2273,622 @@ export interface paths {
                 };
                 /** @description Not found (code NotFound) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint reads (code InvalidRequest) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A path segment is too long (code InvalidRequest) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON (code InvalidRequest) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the projects the caller has a role in (all, with an installation-wide role) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                description: string;
+                                /** @description Fleet names it may hold; * is any run of characters */
+                                fleets: string[];
+                                /** @description The clusters its fleets may select: a label selector */
+                                clusters: string;
+                                /** @description Namespaces its objects may be in; * is any run of characters */
+                                namespaces: string[];
+                                /** @description Whether its objects may be cluster-scoped (default false) */
+                                clusterScoped: boolean;
+                                /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                                deniedKinds: string[];
+                                /** @description Repositories its fleets may come from; * is any run of characters */
+                                repos: string[];
+                                /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                                roles: {
+                                    viewer?: {
+                                        groups?: string[];
+                                        tokens?: string[];
+                                    };
+                                    operator?: {
+                                        groups?: string[];
+                                        tokens?: string[];
+                                    };
+                                    admin?: {
+                                        groups?: string[];
+                                        tokens?: string[];
+                                    };
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a project: the fleets, clusters, namespaces, kinds and repositories of a team, and who may do what */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string;
+                        /** @description Fleet names it may hold; * is any run of characters */
+                        fleets: string[];
+                        /** @description The clusters its fleets may select: a label selector */
+                        clusters: string;
+                        /** @description Namespaces its objects may be in; * is any run of characters */
+                        namespaces: string[];
+                        /** @description Whether its objects may be cluster-scoped (default false) */
+                        clusterScoped?: boolean;
+                        /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                        deniedKinds?: string[];
+                        /** @description Repositories its fleets may come from; * is any run of characters */
+                        repos: string[];
+                        /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                        roles?: {
+                            viewer?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                            operator?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                            admin?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            description: string;
+                            /** @description Fleet names it may hold; * is any run of characters */
+                            fleets: string[];
+                            /** @description The clusters its fleets may select: a label selector */
+                            clusters: string;
+                            /** @description Namespaces its objects may be in; * is any run of characters */
+                            namespaces: string[];
+                            /** @description Whether its objects may be cluster-scoped (default false) */
+                            clusterScoped: boolean;
+                            /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                            deniedKinds: string[];
+                            /** @description Repositories its fleets may come from; * is any run of characters */
+                            repos: string[];
+                            /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                            roles: {
+                                viewer?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                operator?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                admin?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The token may not do this (code Forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In conflict with the current state (code Conflict) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint reads (code InvalidRequest) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON (code InvalidRequest) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            description: string;
+                            /** @description Fleet names it may hold; * is any run of characters */
+                            fleets: string[];
+                            /** @description The clusters its fleets may select: a label selector */
+                            clusters: string;
+                            /** @description Namespaces its objects may be in; * is any run of characters */
+                            namespaces: string[];
+                            /** @description Whether its objects may be cluster-scoped (default false) */
+                            clusterScoped: boolean;
+                            /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                            deniedKinds: string[];
+                            /** @description Repositories its fleets may come from; * is any run of characters */
+                            repos: string[];
+                            /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                            roles: {
+                                viewer?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                operator?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                admin?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (code NotFound) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A path segment is too long (code InvalidRequest) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Replace a project's rules and roles; its fleets plan again under them */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        /** @description Fleet names it may hold; * is any run of characters */
+                        fleets: string[];
+                        /** @description The clusters its fleets may select: a label selector */
+                        clusters: string;
+                        /** @description Namespaces its objects may be in; * is any run of characters */
+                        namespaces: string[];
+                        /** @description Whether its objects may be cluster-scoped (default false) */
+                        clusterScoped?: boolean;
+                        /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                        deniedKinds?: string[];
+                        /** @description Repositories its fleets may come from; * is any run of characters */
+                        repos: string[];
+                        /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                        roles?: {
+                            viewer?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                            operator?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                            admin?: {
+                                groups?: string[];
+                                tokens?: string[];
+                            };
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            description: string;
+                            /** @description Fleet names it may hold; * is any run of characters */
+                            fleets: string[];
+                            /** @description The clusters its fleets may select: a label selector */
+                            clusters: string;
+                            /** @description Namespaces its objects may be in; * is any run of characters */
+                            namespaces: string[];
+                            /** @description Whether its objects may be cluster-scoped (default false) */
+                            clusterScoped: boolean;
+                            /** @description Kinds refused: Kind or group/Kind, * as a pattern (rbac.authorization.k8s.io/*) */
+                            deniedKinds: string[];
+                            /** @description Repositories its fleets may come from; * is any run of characters */
+                            repos: string[];
+                            /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
+                            roles: {
+                                viewer?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                operator?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                                admin?: {
+                                    groups?: string[];
+                                    tokens?: string[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The token may not do this (code Forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (code NotFound) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint reads (code InvalidRequest) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A path segment is too long (code InvalidRequest) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON (code InvalidRequest) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a project; refused while fleets are in it */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The token may not do this (code Forbidden) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (code NotFound) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In conflict with the current state (code Conflict) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2874,7 +3504,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller: the name and role of the token sent (the dashboard asks once, at login) */
+        /** The caller: its name, installation-wide role and project roles (the dashboard asks once, at login) */
         get: {
             parameters: {
                 query?: never;
@@ -2891,9 +3521,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            name?: string;
+                            name: string;
                             /** @enum {string} */
-                            role?: "admin" | "viewer";
+                            role: "admin" | "viewer" | "none";
+                            /** @description Project name → role (viewer, operator, admin) */
+                            projects: {
+                                [key: string]: "viewer" | "operator" | "admin";
+                            };
                         };
                     };
                 };
@@ -2963,6 +3597,8 @@ export interface components {
             repo: string;
             branch: string;
             path: string;
+            /** @description The project the fleet is in (none: installation admins only) */
+            project: string | null;
             pollIntervalSeconds: number;
             createdAt: string;
             /** @description A commit id */

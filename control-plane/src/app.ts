@@ -6,6 +6,7 @@ import { GITFLEET_VERSION } from '@gitfleet/proto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { registerFleetAccess } from './routes/access.ts';
 import { registerAudit } from './routes/audit.ts';
 import { isOpenPath, registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
@@ -21,6 +22,7 @@ import {
   jsonBodyError,
   MAX_PARAM_LENGTH,
 } from './routes/input.ts';
+import { projectRoutes } from './routes/projects.ts';
 import { promotionRoutes } from './routes/promotions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -82,7 +84,13 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
       .send({ code: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  registerAuth(app, { tokens: cp.config.apiTokens, apiTokens: cp.apiTokens, oidc: cp.oidc });
+  registerAuth(app, {
+    tokens: cp.config.apiTokens,
+    apiTokens: cp.apiTokens,
+    oidc: cp.oidc,
+    projects: cp.projects,
+  });
+  registerFleetAccess(app, cp);
   registerAudit(app, cp.events);
   systemRoutes(app, cp);
   clusterRoutes(app, cp);
@@ -91,6 +99,7 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   eventRoutes(app, cp);
   promotionRoutes(app, cp);
   tokenRoutes(app, cp);
+  projectRoutes(app, cp);
   webhookRoutes(app, cp);
   await app.register(import('./routes/notifications.ts'), { cp });
   await app.register(dashboardRoutes);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { OidcVerifier } from './auth/oidc.ts';
+import { ProjectStore } from './auth/projects.ts';
 import { ApiTokenStore } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Events } from './events.ts';
@@ -76,6 +77,7 @@ export class ControlPlane {
   readonly ingestion: StatusIngestion;
   readonly fleets: FleetStore;
   readonly apiTokens: ApiTokenStore;
+  readonly projects: ProjectStore;
   readonly oidc: OidcVerifier | undefined;
   readonly reconciler: FleetReconciler;
   /** Which replica runs each fleet's passes. */
@@ -127,6 +129,7 @@ export class ControlPlane {
     });
     this.fleets = new FleetStore(this.redis, k, config.secrets);
     this.apiTokens = new ApiTokenStore(this.redis, k);
+    this.projects = new ProjectStore(this.redis, k);
     this.oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
     this.notifications = new NotificationService(
       {
@@ -170,6 +173,7 @@ export class ControlPlane {
       logger: this.logger,
       limits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
       renderer: this.renderer,
+      projects: this.projects,
     });
     this.previews = new PreviewService(this.redis, k, {
       reconciler: this.reconciler,

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'GitUnavailable'
   | 'CredentialsUnreadable'
   | 'Conflict'
+  | 'ProjectRefused'
   | 'StoreUnavailable'
   | 'Internal';
 

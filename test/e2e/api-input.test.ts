@@ -117,6 +117,23 @@ describe('bad input is refused, clearly', () => {
     { method: 'DELETE', url: '/api/v1/notification-targets/w-target' },
     { method: 'POST', url: '/api/v1/tokens', body: { name: 'w-token', role: 'viewer' } },
     { method: 'DELETE', url: '/api/v1/tokens/w-token' },
+    {
+      method: 'POST',
+      url: '/api/v1/projects',
+      body: {
+        name: 'w-project',
+        fleets: ['w-*'],
+        clusters: 'team=w',
+        namespaces: ['w'],
+        repos: ['https://x/*'],
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/api/v1/projects/w-project',
+      body: { fleets: ['w-*'], clusters: 'team=w', namespaces: ['w'], repos: ['https://x/*'] },
+    },
+    { method: 'DELETE', url: '/api/v1/projects/w-project' },
   ];
 
   before(async () => {
@@ -148,7 +165,7 @@ describe('bad input is refused, clearly', () => {
     const covered = writes()
       .map(
         (w) =>
-          `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}').replace('w-target', '{name}').replace('tokens/w-token', 'tokens/{name}')}`,
+          `${w.method} ${w.url.replace(cluster, '{name}').replace(fleet, '{name}').replace('w-target', '{name}').replace('tokens/w-token', 'tokens/{name}').replace('projects/w-project', 'projects/{name}')}`,
       )
       .sort();
     assert.deepEqual(covered, documented);
@@ -310,7 +327,7 @@ describe('bad input is refused, clearly', () => {
         'POST',
         '/api/v1/fleets',
         { name: 'u-2', repo: git.repoUrl(repo), token: 'x' },
-        /^body: unknown field "token"; remove it \(allowed: name, repo, branch, path, pollIntervalSeconds, credentials, chartCredentials\)$/,
+        /^body: unknown field "token"; remove it \(allowed: name, repo, branch, path, pollIntervalSeconds, project, credentials, chartCredentials\)$/,
       ],
       [
         'POST',
@@ -594,7 +611,7 @@ describe('bad input is refused, clearly', () => {
         await send(cp, w.method, w.url, w.body ? JSON.stringify(w.body) : undefined, {}, cp.viewerToken),
         403,
         'Forbidden',
-        /^victor has the viewer role: (POST|PATCH|DELETE) needs an admin token$/,
+        /^victor has the viewer role: (POST|PUT|PATCH|DELETE) needs an admin token$/,
         `${w.method} ${w.url}`,
       );
     }

@@ -50,7 +50,7 @@ describe('API tokens and the audit', () => {
     const token = created.body.token;
 
     const whoami = await cp.api<{ name: string; role: string }>('GET', '/api/v1/whoami', undefined, token);
-    assert.deepEqual(whoami.body, { name: 'ci-reader', role: 'viewer' });
+    assert.deepEqual(whoami.body, { name: 'ci-reader', role: 'viewer', projects: {} });
     assert.equal((await cp.api('GET', '/api/v1/fleets', undefined, token)).status, 200);
     const write = await cp.api<{ code: string }>('POST', '/api/v1/clusters', { name: 'by-reader' }, token);
     assert.deepEqual([write.status, write.body.code], [403, 'Forbidden']);

@@ -333,10 +333,12 @@ describe('OpenID Connect: the REST API with a real provider', () => {
     assert.deepEqual((await cp.api('GET', '/api/v1/whoami', undefined, teamA)).body, {
       name: 'team-a@example.com',
       role: 'admin',
+      projects: {},
     });
     assert.deepEqual((await cp.api('GET', '/api/v1/whoami', undefined, teamB)).body, {
       name: 'team-b-bot',
       role: 'viewer',
+      projects: {},
     });
   });
 

@@ -40,6 +40,7 @@ describe('fleetDetail', () => {
     repo: 'https://git.example.com/shop.git',
     branch: 'main',
     path: '.',
+    project: null,
     pollIntervalSeconds: 60,
     source: 'manifests',
     chartVersion: null,

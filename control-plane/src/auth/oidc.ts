@@ -31,7 +31,8 @@ export interface OidcSettings {
 export interface OidcIdentity {
   name: string;
   subject: string;
-  role: 'admin' | 'viewer';
+  /** The installation-wide role; 'none' when only projects give the caller one (see verify). */
+  role: 'admin' | 'viewer' | 'none';
   groups: string[];
   issuer: string;
 }
@@ -196,7 +197,12 @@ export class OidcVerifier {
     return looksLikeJwt(token);
   }
 
-  async verify(token: string): Promise<OidcIdentity> {
+  /**
+   * `projectGroups`: the groups that have a role in some project. A caller in none of the
+   * installation's groups but in one of those is let through with role 'none' (the projects
+   * say what they may do); in neither, refused.
+   */
+  async verify(token: string, projectGroups: ReadonlySet<string> = new Set()): Promise<OidcIdentity> {
     const { issuer, audience, algorithms, clockSkewSeconds } = this.settings;
     if (!looksLikeJwt(token)) {
       throw oidcRefused(
@@ -256,10 +262,10 @@ export class OidcVerifier {
     } catch (err) {
       throw this.#refusal(err, kid);
     }
-    return this.#identity(payload);
+    return this.#identity(payload, projectGroups);
   }
 
-  #identity(payload: JWTPayload): OidcIdentity {
+  #identity(payload: JWTPayload, projectGroups: ReadonlySet<string>): OidcIdentity {
     const { groupsClaim, adminGroups, viewerGroups, issuer } = this.settings;
     const subject = payload.sub as string;
     const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
@@ -275,7 +281,9 @@ export class OidcVerifier {
       ? 'admin'
       : groups.some((g) => viewerGroups.includes(g))
         ? 'viewer'
-        : undefined;
+        : groups.some((g) => projectGroups.has(g))
+          ? 'none'
+          : undefined;
     if (!role) {
       const named = (gs: string[]) => (gs.length > 0 ? gs.join(', ') : '(none)');
       throw oidcRefused(

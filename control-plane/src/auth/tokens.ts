@@ -7,7 +7,8 @@ import type { RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
 import { script } from '../store/script.ts';
 
-export type Role = 'admin' | 'viewer';
+/** 'none': a token with no installation-wide role, only what the projects naming it give it. */
+export type Role = 'admin' | 'viewer' | 'none';
 
 export interface ApiTokenRecord {
   name: string;

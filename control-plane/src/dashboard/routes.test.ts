@@ -88,7 +88,7 @@ describe('dashboard routes', () => {
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(res.statusCode, 200);
-      assert.deepEqual(res.json(), { name, role });
+      assert.deepEqual(res.json(), { name, role, projects: {} });
     }
   });
 });

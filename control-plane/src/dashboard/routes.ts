@@ -97,12 +97,22 @@ export function contentSecurityPolicy(importMapHash: string): string {
 }
 
 const whoamiSchema = {
-  summary: 'The caller: the name and role of the token sent (the dashboard asks once, at login)',
+  summary:
+    'The caller: its name, installation-wide role and project roles (the dashboard asks once, at login)',
   tags: ['auth'],
   response: {
     200: {
       type: 'object',
-      properties: { name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'viewer'] } },
+      required: ['name', 'role', 'projects'],
+      properties: {
+        name: { type: 'string' },
+        role: { type: 'string', enum: ['admin', 'viewer', 'none'] },
+        projects: {
+          type: 'object',
+          description: 'Project name → role (viewer, operator, admin)',
+          additionalProperties: { type: 'string', enum: ['viewer', 'operator', 'admin'] },
+        },
+      },
     },
   },
 } as const;
@@ -134,8 +144,9 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', open, (request, reply) => send(request, reply, html));
   for (const [path, a] of assets) app.get(path, open, (request, reply) => send(request, reply, a));
 
-  app.get('/api/v1/whoami', { schema: whoamiSchema }, async (request) => ({
+  app.get('/api/v1/whoami', { schema: whoamiSchema, config: { access: 'scoped' } }, async (request) => ({
     name: request.caller?.name ?? 'unknown',
     role: request.caller?.role ?? 'viewer',
+    projects: request.access?.projectRoles ?? {},
   }));
 }

@@ -58,6 +58,17 @@ export {
   setStageRevision,
 } from './policy.ts';
 export {
+  allowsRepo,
+  clustersOf,
+  holdsFleet,
+  type Members,
+  matchesPattern,
+  objectProblems,
+  PROJECT_ROLES,
+  type Project,
+  type ProjectRole,
+} from './project.ts';
+export {
   isManifestFile,
   type ManifestFile,
   type RenderInput,

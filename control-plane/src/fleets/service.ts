@@ -3,9 +3,10 @@
 // delete (agents prune), and the views the API shows. Routes call this; it owns the order of
 // the writes, the events they announce and the polling schedule.
 import { normaliseFleetPath, type Phase } from '@gitfleet/proto/core';
+import type { Access } from '../auth/access.ts';
 import type { ControlPlane } from '../control-plane.ts';
-import { conflict, DomainError, invalid } from '../errors.ts';
-import { assignStages, conditions } from '../fleet/index.ts';
+import { conflict, DomainError, invalid, notFound } from '../errors.ts';
+import { allowsRepo, assignStages, clustersOf, conditions, holdsFleet } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
 import type { FleetChange, FleetSpec, FleetState } from '../reconcile/fleet-store.ts';
 import type { ChartCredentials } from '../render/helm.ts';
@@ -18,6 +19,8 @@ export interface CreateFleetInput {
   branch?: string;
   path?: string;
   pollIntervalSeconds?: number;
+  /** The project it is in: its name must be one of the project's fleets, its repo one of its repos. */
+  project?: string;
   credentials?: RepoCredentials;
   chartCredentials?: ChartCredentials;
 }
@@ -72,6 +75,17 @@ function checkRepo(repo: string): string {
   return repo;
 }
 
+/**
+ * The registered clusters a fleet may select: all of them, or for a fleet of a project those
+ * of the project's selector (none while the project is missing), as its passes plan over.
+ */
+export async function fleetClusters(cp: ControlPlane, spec: Pick<FleetSpec, 'project'>) {
+  const clusters = await cp.registry.list();
+  if (!spec.project) return clusters;
+  const project = await cp.projects.find(spec.project);
+  return project ? clustersOf(project, clusters) : [];
+}
+
 export class FleetService {
   readonly #cp: ControlPlane;
 
@@ -79,7 +93,8 @@ export class FleetService {
     this.#cp = cp;
   }
 
-  async create(input: CreateFleetInput) {
+  /** Creates a fleet; `access`: who asks (an admin of its project, or of the installation). */
+  async create(input: CreateFleetInput, access?: Access) {
     const cp = this.#cp;
     if (!FLEET_NAME.test(input.name)) {
       throw invalid(
@@ -92,8 +107,10 @@ export class FleetService {
       branch: checkBranch(input.branch ?? 'main'),
       path: checkPath(input.path),
       ...(input.pollIntervalSeconds !== undefined ? { pollIntervalSeconds: input.pollIntervalSeconds } : {}),
+      ...(input.project !== undefined ? { project: input.project } : {}),
       createdAt: new Date().toISOString(),
     };
+    await this.#checkProject(spec, access);
     await cp.fleets.create(spec, { ...input.credentials }, { ...input.chartCredentials });
     await cp.events.publish({ type: 'FleetCreated', fleet: spec.name });
     // Polling starts after this first sync (its scheduler runs once at once): a poll racing
@@ -145,6 +162,7 @@ export class FleetService {
     const cp = this.#cp;
     await cp.fleets.delete(name);
     await cp.unschedulePolling(name);
+    // Every cluster: one the fleet no longer may select can still run what it was given.
     const clusters = await cp.registry.list();
     await cp.desired.setMany(
       name,
@@ -163,17 +181,56 @@ export class FleetService {
     return this.#view(spec, state);
   }
 
-  async list() {
-    const fleets = await this.#cp.fleets.list();
+  /** The fleets `access` may see (all without one). */
+  async list(access?: Access) {
+    const fleets = (await this.#cp.fleets.list()).filter(({ spec }) => !access || access.fleetRole(spec));
     return Promise.all(fleets.map(({ spec, state }) => this.#view(spec, state)));
+  }
+
+  /** A fleet of a project is created by an admin of it, under its names and from its repositories. */
+  async #checkProject(spec: FleetSpec, access: Access | undefined): Promise<void> {
+    if (!spec.project) {
+      if (access && access.role !== 'admin') {
+        throw new DomainError(
+          'Forbidden',
+          `${access.name} may create fleets only in its projects: give \`project\` (${Object.keys(access.projectRoles).join(', ')})`,
+        );
+      }
+      return;
+    }
+    // A project the caller cannot see answers as one that does not exist.
+    const project =
+      access && !access.seesProject(spec.project) ? undefined : await this.#cp.projects.find(spec.project);
+    if (!project) throw notFound('NotFound', `project ${spec.project} does not exist`);
+    if (access && access.projectRole(project.name) !== 'admin') {
+      throw new DomainError(
+        'Forbidden',
+        `${access.name} is not an admin of project ${project.name}: creating a fleet in it needs that role`,
+      );
+    }
+    if (!holdsFleet(project, spec.name)) {
+      throw new DomainError(
+        'ProjectRefused',
+        `fleet name ${spec.name} is not one of project ${project.name}'s fleets (${project.fleets.join(', ')})`,
+      );
+    }
+    if (!allowsRepo(project, spec.repo)) {
+      throw new DomainError(
+        'ProjectRefused',
+        `repo ${spec.repo} is not one of project ${project.name}'s repositories (${project.repos.join(', ')})`,
+      );
+    }
   }
 
   /** Each cluster the fleet names or reaches: desired, applied and attempted revision, phase, objects. */
   async status(name: string) {
     const cp = this.#cp;
     const { spec, state } = await cp.fleets.get(name);
+    // Every cluster that runs or was given something of the fleet is shown; stages are over those
+    // the fleet may select.
     const clusters = await cp.registry.list();
-    const stageOf = state.policy ? assignStages(state.policy, clusters).stageOf : {};
+    const allowed = await fleetClusters(cp, spec);
+    const stageOf = state.policy ? assignStages(state.policy, allowed).stageOf : {};
     const statuses = await cp.ingestion.ofFleet(
       spec.name,
       clusters.map((c) => c.name),
@@ -205,7 +262,7 @@ export class FleetService {
 
   async #view(spec: FleetSpec, state: FleetState) {
     const cp = this.#cp;
-    const clusters = await cp.registry.list();
+    const clusters = await fleetClusters(cp, spec);
     const statuses = await cp.ingestion.ofFleet(
       spec.name,
       clusters.map((c) => c.name),
@@ -247,6 +304,7 @@ export class FleetService {
       repo: spec.repo,
       branch: spec.branch,
       path: spec.path,
+      project: spec.project ?? null,
       pollIntervalSeconds: spec.pollIntervalSeconds ?? cp.config.pollIntervalSeconds,
       createdAt: spec.createdAt,
       head: state.head,

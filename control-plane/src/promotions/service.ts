@@ -3,6 +3,7 @@
 // Git is the record: the history is read back from `git log fleet.yaml`, and a rollback is a
 // new commit restoring an earlier pin, never a rewrite. The reconciler then does the rest,
 // exactly as for a pull request that changed the same line.
+
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { normaliseFleetPath } from '@gitfleet/proto/core';
@@ -21,6 +22,7 @@ import {
   setStageRevision,
   shortRevision,
 } from '../fleet/index.ts';
+import { fleetClusters } from '../fleets/service.ts';
 import { commitFileChange, PushConflictError, type Signature } from '../git/commit.ts';
 import { GitError, type GitMirror } from '../git/mirror.ts';
 import type { FleetSpec, FleetState } from '../reconcile/fleet-store.ts';
@@ -51,7 +53,7 @@ export interface PromotionResult extends PromotionRecord {
 }
 
 export interface PromotionOptions {
-  /** Authors are `<name>@<emailDomain>`. */
+  /** Authors are `<name>@<emailDomain>`, or the caller's email when it is one. */
   emailDomain: string;
   /** How far back the history is read (commits of fleet.yaml). */
   historyDepth?: number;
@@ -100,8 +102,9 @@ export class PromotionService {
       }
     }
 
-    // The gate: every cluster of the required stage Ready at exactly this revision.
-    const clusters = await this.#cp.registry.list();
+    // The gate: every cluster of the required stage Ready at exactly this revision (of those
+    // the fleet may select).
+    const clusters = await fleetClusters(this.#cp, spec);
     const statuses = await this.#cp.ingestion.ofFleet(
       fleet,
       clusters.map((c) => c.name),
@@ -313,6 +316,8 @@ export class PromotionService {
 
   #author(caller: string): Signature {
     const name = caller.replace(/[<>\r\n]/g, '').trim() || 'unknown';
+    // A signed-in person (OpenID Connect) is named by their email: the commit carries it.
+    if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(name)) return { name, email: name };
     const local = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'unknown';
     return { name, email: `${local}@${this.#options.emailDomain}` };
   }

@@ -21,6 +21,8 @@ export interface FleetSpec {
   path: string;
   /** How often the repository is fetched when no webhook says so; the installation's default when absent. */
   pollIntervalSeconds?: number;
+  /** The project it is in (auth/projects.ts), which bounds its clusters and objects; absent: none. */
+  project?: string;
   createdAt: string;
 }
 

@@ -14,21 +14,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { normaliseFleetPath } from '@gitfleet/proto/core';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
+import type { ProjectStore } from '../auth/projects.ts';
 import { type Events, encodeEvent } from '../events.ts';
 import { problem } from '../fleet/errors.ts';
 import {
   assignStages,
   type Bundle,
   bundleBytes,
+  clustersOf,
   concludePass,
   dropsEveryCluster,
   type FleetPolicy,
   isManifestFile,
   type ManifestFile,
+  objectProblems,
   type PassInput,
   type PassOutcome,
   type Plan,
   type Problem,
+  type Project,
   parsePolicy,
   plan,
   type RenderOutcome,
@@ -71,6 +75,8 @@ export interface ReconcilerDeps {
   limits?: ReadLimits;
   /** Renders Helm and Kustomize sources (manifests render in process). */
   renderer: SourceRenderer;
+  /** The projects fleets may be in: they bound what a fleet's passes select and render. */
+  projects: Pick<ProjectStore, 'find'>;
 }
 
 // How long an API call waits for the pass another replica owes it.
@@ -98,6 +104,9 @@ export type PreviewTarget = {
 /** What a Helm fleet's render needs beyond Git: the registry's credentials and the versions resolved. */
 type ChartContext = { credentials: ChartCredentials; versions: Record<string, string> };
 
+/** The project a fleet is in (none: undefined), or why the fleet may deploy nothing. */
+type InProject = { ok: true; project: Project | undefined } | { ok: false; problem: Problem };
+
 interface Revision {
   commit: string;
   /** The fleet directory in the repository ('' = root). */
@@ -123,6 +132,9 @@ export class FleetReconciler {
   readonly #policies = new Map<string, Revision['policy']>();
   readonly #files = new Map<string, DirContents>();
   readonly #rendered = new Map<string, ReturnType<typeof renderBundle>>();
+  // What a project's rules refuse in a bundle, by (rules, bundle): every cluster of a stage
+  // shares a bundle, and a re-plan must not check each one again.
+  readonly #refused = new Map<string, Problem[]>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -230,7 +242,11 @@ export class FleetReconciler {
       };
     }
     const policy = revision.policy.policy;
-    const clusters = await this.#deps.registry.list();
+    const inProject = await this.#projectOf(spec, revision.policyFile);
+    if (!inProject.ok) return { ok: false, revision: commit, problems: [inProject.problem] };
+    const project = inProject.project;
+    const registered = await this.#deps.registry.list();
+    const clusters = project ? clustersOf(project, registered) : registered;
     const { stageOf } = assignStages(policy, clusters);
     const chart: ChartContext = { credentials: chartCredentials, versions: {} };
     const targets = clusters.filter(
@@ -242,7 +258,7 @@ export class FleetReconciler {
     const rendered = await Promise.all(
       targets.map(async (cluster): Promise<PreviewTarget> => {
         const stage = stageOf[cluster.name] as string;
-        const r = await this.#render(spec, revision, policy, stage, cluster, chart);
+        const r = await this.#render(spec, revision, policy, stage, cluster, chart, project);
         if (!r.ok) return { cluster: cluster.name, stage, problems: r.errors };
         return { cluster: cluster.name, stage, bundle: r.bundle, apply: policy.apply };
       }),
@@ -375,10 +391,23 @@ export class FleetReconciler {
     }
     const head = fetched.head;
 
-    const clusters = await this.#deps.registry.list();
+    const registered = await this.#deps.registry.list();
     const headRevision = await inSpan('fleet.read', { 'gitfleet.revision': head }, () =>
       this.#read(mirror, spec, head),
     );
+    // A fleet whose project is gone deploys nothing new: its head is refused like a bad commit,
+    // and what its clusters run stays until the project is back or the fleet moves.
+    const inProject = await this.#projectOf(spec, headRevision.policyFile);
+    if (!inProject.ok) {
+      const refused = { commit: head, errors: [inProject.problem], policy: null };
+      return this.#commit(
+        name,
+        lease,
+        concludePass({ fleet: name, previous, fetched, head: refused, now: now() }),
+      );
+    }
+    const project = inProject.project;
+    const clusters = project ? clustersOf(project, registered) : registered;
     const chart: ChartContext = { credentials: chartCredentials, versions: { ...previous.chartVersions } };
     const headErrors = await this.#validate(
       spec,
@@ -386,6 +415,7 @@ export class FleetReconciler {
       clusters,
       previous.lastGoodRevision ? previous.policy : null,
       chart,
+      project,
     );
     const headOutcome = {
       commit: head,
@@ -439,7 +469,15 @@ export class FleetReconciler {
       planned,
       clusters,
       chart,
+      project,
     );
+    // The plan sees only the project's clusters; one outside it that ran this fleet (the
+    // project or its labels changed) leaves the fleet like any cluster no stage selects.
+    if (clusters !== registered) {
+      const allowed = new Set(clusters.map((c) => c.name));
+      for (const c of registered)
+        if (!allowed.has(c.name)) renders.push({ cluster: c.name, unmatched: true });
+    }
     const outcome = concludePass({
       fleet: name,
       previous,
@@ -499,6 +537,7 @@ export class FleetReconciler {
     planned: Plan,
     clusters: RenderCluster[],
     chart: ChartContext,
+    project: Project | undefined,
   ): Promise<{ renders: RenderOutcome[]; bundles: { digest: string; encode: () => Uint8Array }[] }> {
     const byName = new Map(clusters.map((c) => [c.name, c]));
     const revisions = new Map<string, Promise<Revision>>();
@@ -534,6 +573,7 @@ export class FleetReconciler {
           cp.stage,
           cluster,
           chart,
+          project,
         );
         if (!rendered.ok) return { cluster: cp.cluster, problems: rendered.errors.map(where) };
         bundles.set(rendered.bundle.digest, rendered.bundle);
@@ -641,10 +681,42 @@ export class FleetReconciler {
   }
 
   /**
+   * Renders (revision, stage, cluster) and holds the result to the fleet's project, if any.
+   * The project is checked after the render caches: a project changes without a commit, and
+   * the next pass must see it.
+   */
+  async #render(
+    spec: FleetSpec,
+    revision: Revision,
+    policy: FleetPolicy,
+    stage: string,
+    cluster: RenderCluster,
+    chart: ChartContext,
+    project: Project | undefined,
+  ): Promise<ReturnType<typeof renderBundle>> {
+    const result = await this.#renderSource(spec, revision, policy, stage, cluster, chart);
+    if (!project || !result.ok) return result;
+    const key = JSON.stringify([
+      project.name,
+      project.namespaces,
+      project.clusterScoped,
+      project.deniedKinds,
+      revision.policyFile,
+      result.bundle.digest,
+    ]);
+    let refused = this.#refused.get(key);
+    if (!refused) {
+      refused = objectProblems(project, result.bundle.objects, revision.policyFile);
+      remember(this.#refused, key, refused, 20_000);
+    }
+    return refused.length > 0 ? { ok: false, errors: refused } : result;
+  }
+
+  /**
    * Renders (revision, stage, cluster), remembering the result: status reports re-plan a
    * fleet often, and its bundles only change with the commit, the policy or the labels.
    */
-  async #render(
+  async #renderSource(
     spec: FleetSpec,
     revision: Revision,
     policy: FleetPolicy,
@@ -699,6 +771,7 @@ export class FleetReconciler {
     clusters: RenderCluster[],
     previousPolicy: FleetPolicy | null,
     chart: ChartContext,
+    project: Project | undefined,
   ): Promise<Problem[]> {
     if (!revision.policy.ok) return [...revision.problems, ...revision.policy.errors];
     if (revision.problems.length > 0) return revision.problems;
@@ -716,7 +789,7 @@ export class FleetReconciler {
       probe.map((cluster) => {
         const stage = stageOf[cluster.name] ?? followers[0] ?? policy.stages[0]?.name;
         // Through the render cache: delivering the same revision to these clusters reuses it.
-        return stage ? this.#render(spec, revision, policy, stage, cluster, chart) : null;
+        return stage ? this.#render(spec, revision, policy, stage, cluster, chart, project) : null;
       }),
     );
     for (const result of results) {
@@ -728,6 +801,22 @@ export class FleetReconciler {
       }
     }
     return problems;
+  }
+
+  /** The fleet's project, read once per pass: a project changed meanwhile applies from the next one. */
+  async #projectOf(spec: FleetSpec, policyFile: string): Promise<InProject> {
+    if (spec.project === undefined) return { ok: true, project: undefined };
+    const project = await this.#deps.projects.find(spec.project);
+    if (project) return { ok: true, project };
+    return {
+      ok: false,
+      problem: problem(
+        'ProjectNotFound',
+        policyFile,
+        undefined,
+        `the fleet is in project ${spec.project}, which does not exist; create project ${spec.project}, or move the fleet to another project. Until then it deploys nothing new`,
+      ),
+    };
   }
 
   /** Abbreviated pins become full commit ids (the planner compares revisions exactly). */

@@ -1,5 +1,6 @@
-// API authentication in one hook: bearer tokens with roles. A viewer may read; writing
-// needs admin. A bearer token is one of the installation's (GITFLEET_API_TOKENS), an API token
+// API authentication in one hook: bearer tokens with roles. An installation-wide viewer may
+// read, an admin may also write; project roles (auth/access.ts) are checked by the routes that
+// declare `config.access`. A bearer token is one of the installation's (GITFLEET_API_TOKENS), an API token
 // created over the API (auth/tokens.ts), or an OpenID Connect token of the configured
 // provider (auth/oidc.ts). Webhooks authenticate by HMAC signature instead (routes/webhooks.ts),
 // and the probes and metrics are open so that kubelets and Prometheus can reach them, and so
@@ -7,19 +8,35 @@
 // carry a token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type ApiTokenStore, isApiToken, type Role } from '../auth/tokens.ts';
+import { Access, type GlobalRole, projectGroups, projectRolesOf } from '../auth/access.ts';
+import type { ProjectStore } from '../auth/projects.ts';
+import { type ApiTokenStore, isApiToken } from '../auth/tokens.ts';
 import { DomainError } from '../errors.ts';
 
-export type { Role };
+/** The roles of the installation's own tokens (GITFLEET_API_TOKENS). */
+export type Role = 'admin' | 'viewer';
 
 /** How the caller proved who they are, for the audit. */
 export type AuthenticatedBy = 'installation-token' | 'api-token' | 'oidc';
 
-/** An OpenID Connect verifier (auth/oidc.ts): the caller's name and role, or DomainError Unauthorized. */
+/**
+ * An OpenID Connect verifier (auth/oidc.ts): the caller's name, installation role and groups,
+ * or DomainError Unauthorized. `projectGroups` may give a caller without a global role one.
+ */
 export interface BearerVerifier {
   accepts(token: string): boolean;
-  verify(token: string): Promise<{ name: string; role: Role }>;
+  verify(
+    token: string,
+    projectGroups: ReadonlySet<string>,
+  ): Promise<{ name: string; role: GlobalRole; groups: string[] }>;
 }
+
+/**
+ * How a route is authorised beyond the installation-wide role: `fleet-viewer|operator|admin`
+ * checks the caller's role on the fleet in its path (404 without one); `scoped`: the route
+ * itself shows only what the caller's projects may see.
+ */
+export type RouteAccess = 'fleet-viewer' | 'fleet-operator' | 'fleet-admin' | 'scoped';
 
 export interface ApiToken {
   role: Role;
@@ -30,13 +47,16 @@ export interface ApiToken {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    caller?: { name: string; role: Role; by: AuthenticatedBy };
+    caller?: { name: string; role: GlobalRole; by: AuthenticatedBy };
+    /** What the caller may see and do (set with `caller`). */
+    access?: Access;
   }
   interface FastifyContextConfig {
     /** Served without a token: the dashboard's page and static files (dashboard/routes.ts), which hold no data. */
     public?: boolean;
     /** Reading needs the admin role too (the API tokens: their names and who made them). */
     adminOnly?: boolean;
+    access?: RouteAccess;
   }
 }
 
@@ -60,24 +80,35 @@ export interface Authenticators {
   /** API tokens created over the API. */
   apiTokens?: ApiTokenStore;
   oidc?: BearerVerifier;
+  /** Projects, whose roles name OpenID Connect groups and API tokens. */
+  projects?: ProjectStore;
+}
+
+interface Identity {
+  name: string;
+  role: GlobalRole;
+  by: AuthenticatedBy;
+  groups?: string[];
+  token?: string;
 }
 
 export function registerAuth(app: FastifyInstance, auth: Authenticators): void {
   const known = auth.tokens.map((t) => ({ ...t, hash: digest(t.token) }));
-  const authenticate = async (token: string): Promise<{ name: string; role: Role; by: AuthenticatedBy }> => {
+  const authenticate = async (token: string, projects: () => Promise<ProjectsView>): Promise<Identity> => {
     const hash = digest(token);
     const match = known.find((t) => timingSafeEqual(t.hash, hash));
-    if (match) return { name: match.name, role: match.role, by: 'installation-token' };
+    if (match) return { name: match.name, role: match.role, by: 'installation-token', token: match.name };
     if (auth.oidc?.accepts(token)) {
-      const { name, role } = await auth.oidc.verify(token);
-      return { name, role, by: 'oidc' };
+      const { name, role, groups } = await auth.oidc.verify(token, (await projects()).groups);
+      return { name, role, by: 'oidc', groups };
     }
     if (auth.apiTokens && isApiToken(token)) {
       const found = await auth.apiTokens.lookup(token);
       if (found === 'expired') {
         throw new DomainError('Unauthorized', 'API token expired: create a new one (POST /api/v1/tokens)');
       }
-      if (found !== 'unknown') return { name: found.name, role: found.role, by: 'api-token' };
+      if (found !== 'unknown')
+        return { name: found.name, role: found.role, by: 'api-token', token: found.name };
     }
     throw new DomainError('Unauthorized', 'API token not recognised: check the token you logged in with');
   };
@@ -92,16 +123,48 @@ export function registerAuth(app: FastifyInstance, auth: Authenticators): void {
         'missing API token: send `Authorization: Bearer <token>` (see `gitfleet login`)',
       );
     }
-    const caller = await authenticate(token);
-    request.caller = caller;
+    // Projects are read once per request, and only for callers they can matter to.
+    let view: Promise<ProjectsView> | undefined;
+    const projects = () => {
+      view ??= readProjects(auth.projects);
+      return view;
+    };
+    const identity = await authenticate(token, projects);
+    request.caller = { name: identity.name, role: identity.role, by: identity.by };
+    const { list } = identity.role === 'admin' ? { list: [] } : await projects();
+    const roles = projectRolesOf(list, { groups: identity.groups, token: identity.token });
+    if (identity.role === 'none' && Object.keys(roles).length === 0) {
+      throw new DomainError('Forbidden', `${identity.name} has no role: no project names it or its groups`);
+    }
+    request.access = new Access(identity, list, roles);
+    // A route that checks project roles decides for a caller that has some; others are held
+    // to their installation-wide role here.
+    const scoped = request.routeOptions.config?.access !== undefined && Object.keys(roles).length > 0;
     const reads = request.method === 'GET' || request.method === 'HEAD';
-    if (caller.role !== 'admin' && (!reads || request.routeOptions.config?.adminOnly)) {
+    if (identity.role === 'admin' || scoped) return;
+    if (identity.role === 'none') {
       throw new DomainError(
         'Forbidden',
-        `${caller.name} has the viewer role: ${reads ? 'this' : request.method} needs an admin token`,
+        `${identity.name} has roles in projects only: this needs an installation-wide role`,
+      );
+    }
+    if (!reads || request.routeOptions.config?.adminOnly) {
+      throw new DomainError(
+        'Forbidden',
+        `${identity.name} has the viewer role: ${reads ? 'this' : request.method} needs an admin token`,
       );
     }
   });
+}
+
+interface ProjectsView {
+  list: Awaited<ReturnType<ProjectStore['list']>>;
+  groups: Set<string>;
+}
+
+async function readProjects(store: ProjectStore | undefined): Promise<ProjectsView> {
+  const list = store ? await store.list() : [];
+  return { list, groups: projectGroups(list) };
 }
 
 /** Parses `GITFLEET_API_TOKENS`: `role:name:token` entries separated by commas. */

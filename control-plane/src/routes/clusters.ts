@@ -3,7 +3,7 @@
 import { PHASES } from '@gitfleet/proto/core';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_PATTERN,
@@ -200,7 +200,7 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
           200: listOf(clusterSchema),
         },
       },
-      config: { errors: ['InvalidSelector'] },
+      config: { errors: ['InvalidSelector'], access: 'scoped' },
       // Before the schema's pattern (which accepts exactly what the parser does): the parser's
       // refusal says at which column the selector goes wrong.
       preValidation: async (request) => {
@@ -209,7 +209,9 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
       },
     },
     async (request) => {
-      const clusters = await cp.registry.list();
+      const clusters = (await cp.registry.list()).filter(
+        (c) => !request.access || request.access.seesCluster(c),
+      );
       const { selector } = request.query;
       return {
         items: selector ? clusters.filter((c) => matchesSelector(c.labels, selectorOf(selector))) : clusters,
@@ -226,11 +228,19 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
         params: nameParam,
         response: { 200: clusterDetailSchema },
       },
-      config: { errors: ['ClusterNotFound'] },
+      config: { errors: ['ClusterNotFound'], access: 'scoped' },
     },
     async (request) => {
       const cluster = await cp.registry.get(request.params.name);
-      const fleets = await cp.ingestion.ofCluster(cluster.name);
+      // A cluster outside the caller's projects answers as one that is not registered.
+      if (request.access && !request.access.seesCluster(cluster)) {
+        throw notFound('ClusterNotFound', `cluster ${cluster.name} is not registered`);
+      }
+      const specs = new Map((await cp.fleets.specs()).map((f) => [f.name, f]));
+      const fleets = (await cp.ingestion.ofCluster(cluster.name)).filter((f) => {
+        const spec = specs.get(f.fleet);
+        return !request.access || !spec || request.access.fleetRole(spec);
+      });
       return {
         ...cluster,
         fleets: fleets.map(({ objects, ...summary }) => ({ ...summary, objectCount: objects.length })),

@@ -111,6 +111,7 @@ export function diffRoutes(app: FastifyInstance, cp: ControlPlane): void {
           'GitError',
           'GitUnavailable',
         ],
+        access: 'fleet-viewer',
       },
     },
     async (request) => {

@@ -2,6 +2,7 @@
 // text/event-stream) that resume after Last-Event-ID — on any replica, since the history is in
 // Redis (history/event-log.ts).
 import type { FastifyInstance } from 'fastify';
+import type { Access } from '../auth/access.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { invalid } from '../errors.ts';
 import { type EventQuery, matches, type RecordedEvent, startOf } from '../history/event-log.ts';
@@ -63,6 +64,24 @@ function filterOf(q: EventsQuery): Omit<EventQuery, 'limit'> {
   };
 }
 
+/**
+ * Which events a caller with project roles only may read: those of its fleets and of the
+ * clusters its projects may select (undefined: all). Refreshed by the caller for long streams.
+ */
+async function visibleTo(
+  cp: ControlPlane,
+  access: Access | undefined,
+): Promise<((e: RecordedEvent) => boolean) | undefined> {
+  if (!access || access.global) return undefined;
+  const fleets = new Set((await cp.fleets.specs()).filter((f) => access.fleetRole(f)).map((f) => f.name));
+  const clusters = new Set(
+    (await cp.registry.list()).filter((c) => access.seesCluster(c)).map((c) => c.name),
+  );
+  return (e) =>
+    (e.fleet !== undefined && fleets.has(e.fleet)) ||
+    (e.fleet === undefined && e.cluster !== undefined && clusters.has(e.cluster));
+}
+
 export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
   app.get<{ Querystring: EventsQuery }>(
     '/api/v1/events',
@@ -109,11 +128,15 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
           },
         },
       },
+      config: { access: 'scoped' },
     },
     async (request, reply) => {
       const filter = filterOf(request.query);
+      let visible = await visibleTo(cp, request.access);
       if (!(request.headers.accept ?? '').includes('text/event-stream')) {
-        return cp.history.page({ ...filter, limit: Number(request.query.limit ?? 100) });
+        const page = await cp.history.page({ ...filter, limit: Number(request.query.limit ?? 100) });
+        // Fewer items than the limit, then: `next` still pages on through the rest.
+        return visible ? { ...page, items: page.items.filter(visible) } : page;
       }
       const lastEventId = request.headers['last-event-id'];
       const after = typeof lastEventId === 'string' && startOf(lastEventId) ? lastEventId : filter.since;
@@ -126,7 +149,9 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
       });
       res.write(': connected\n\n');
       const send = (e: RecordedEvent) => {
-        if (matches(e, filter)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (matches(e, filter) && (!visible || visible(e))) {
+          res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        }
       };
       // An ISO `since` replays from that time; an id (Last-Event-ID) after that event.
       const from = after ? startOf(after) : null;
@@ -134,7 +159,18 @@ export function eventRoutes(app: FastifyInstance, cp: ControlPlane): void {
         send,
         from ? (from.exclusive ? from.id : previousId(from.id)) : undefined,
       );
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+      const keepalive = setInterval(() => {
+        res.write(': keepalive\n\n');
+        // Fleets and clusters come and go: what a project caller may see is looked at again.
+        if (visible) {
+          visibleTo(cp, request.access).then(
+            (v) => {
+              visible = v;
+            },
+            () => {},
+          );
+        }
+      }, 15_000);
       request.raw.on('close', () => {
         clearInterval(keepalive);
         stop();

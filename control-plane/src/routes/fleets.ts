@@ -127,6 +127,7 @@ const fleetSchema = {
     'repo',
     'branch',
     'path',
+    'project',
     'pollIntervalSeconds',
     'createdAt',
     'head',
@@ -145,6 +146,10 @@ const fleetSchema = {
     repo: { type: 'string' },
     branch: { type: 'string' },
     path: { type: 'string' },
+    project: {
+      type: ['string', 'null'],
+      description: 'The project the fleet is in (none: installation admins only)',
+    },
     pollIntervalSeconds: { type: 'integer' },
     createdAt: { type: 'string' },
     head: revision,
@@ -287,16 +292,24 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
             branch,
             path,
             pollIntervalSeconds,
+            project: {
+              type: 'string',
+              pattern: DNS_LABEL,
+              description: "The project to create it in: its name and repo must be the project's",
+            },
             credentials: gitCredentials,
             chartCredentials,
           },
         },
         response: { 201: fleet },
       },
-      config: { errors: ['FleetExists', 'Conflict'] },
+      config: {
+        errors: ['FleetExists', 'Conflict', 'ProjectRefused', 'NotFound', 'Forbidden'],
+        access: 'scoped',
+      },
     },
     async (request, reply) => {
-      const view = await fleets.create(request.body);
+      const view = await fleets.create(request.body, request.access);
       reply.code(201);
       return view;
     },
@@ -312,8 +325,9 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
           200: listOf(fleet),
         },
       },
+      config: { access: 'scoped' },
     },
-    async () => ({ items: await fleets.list() }),
+    async (request) => ({ items: await fleets.list(request.access) }),
   );
 
   app.get<{ Params: { name: string } }>(
@@ -326,7 +340,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         params: nameParam,
         response: { 200: fleet },
       },
-      config: { errors: ['FleetNotFound'] },
+      config: { errors: ['FleetNotFound'], access: 'fleet-viewer' },
       preHandler: markView,
     },
     async (request) => fleets.get(request.params.name),
@@ -358,7 +372,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         },
         response: { 200: fleet },
       },
-      config: { errors: ['FleetNotFound'] },
+      config: { errors: ['FleetNotFound', 'Forbidden'], access: 'fleet-admin' },
     },
     async (request) => fleets.update(request.params.name, request.body),
   );
@@ -378,7 +392,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
           },
         },
       },
-      config: { errors: ['FleetNotFound'] },
+      config: { errors: ['FleetNotFound'], access: 'fleet-viewer' },
       preHandler: markView,
     },
     async (request) => fleets.status(request.params.name),
@@ -393,7 +407,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         params: nameParam,
         response: { 200: fleet },
       },
-      config: { errors: ['FleetNotFound'] },
+      config: { errors: ['FleetNotFound', 'Forbidden'], access: 'fleet-operator' },
     },
     async (request) => fleets.sync(request.params.name),
   );
@@ -407,7 +421,7 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
         params: nameParam,
         response: { 204: { type: 'null', description: 'Deleted' } },
       },
-      config: { errors: ['FleetNotFound'] },
+      config: { errors: ['FleetNotFound', 'Forbidden'], access: 'fleet-admin' },
     },
     async (request, reply) => {
       await fleets.delete(request.params.name);

@@ -24,6 +24,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   Conflict: 409,
   PromotionRefused: 409,
   RollbackRefused: 409,
+  // Well formed, but outside what the project allows (its fleet names, its repositories).
+  ProjectRefused: 409,
   // The Git server answered and said no (credentials, branch, file): the fleet's settings are wrong.
   GitError: 409,
   InvalidRevision: 422,

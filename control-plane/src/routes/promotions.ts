@@ -68,7 +68,9 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           'GitError',
           'RevisionNotOnBranch',
           'GitUnavailable',
+          'Forbidden',
         ],
+        access: 'fleet-operator',
       },
     },
     async (request, reply) => {
@@ -90,7 +92,7 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           200: listOf(record),
         },
       },
-      config: { errors: ['FleetNotFound', 'GitError', 'GitUnavailable'] },
+      config: { errors: ['FleetNotFound', 'GitError', 'GitUnavailable'], access: 'fleet-viewer' },
     },
     async (request) => ({ items: await promotions.history(request.params.name) }),
   );
@@ -119,7 +121,9 @@ export function promotionRoutes(app: FastifyInstance, cp: ControlPlane): void {
           'Conflict',
           'GitError',
           'GitUnavailable',
+          'Forbidden',
         ],
+        access: 'fleet-operator',
       },
     },
     async (request, reply) => {

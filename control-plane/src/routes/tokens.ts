@@ -12,7 +12,7 @@ const tokenSchema = {
   required: ['name', 'role', 'createdAt', 'expiresAt', 'createdBy'],
   properties: {
     name: { type: 'string' },
-    role: { type: 'string', enum: ['admin', 'viewer'] },
+    role: { type: 'string', enum: ['admin', 'viewer', 'none'] },
     createdAt: { type: 'string' },
     expiresAt: { type: 'string' },
     createdBy: { type: 'string', description: 'The caller that created it' },
@@ -21,7 +21,7 @@ const tokenSchema = {
 
 interface CreateBody {
   name: string;
-  role: 'admin' | 'viewer';
+  role: 'admin' | 'viewer' | 'none';
   expiresInSeconds?: number;
 }
 
@@ -43,7 +43,11 @@ export function tokenRoutes(app: FastifyInstance, cp: ControlPlane): void {
               pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
               [REFUSAL]: "token name {value} is not valid: use 1-63 lowercase letters, digits and '-'",
             },
-            role: { type: 'string', enum: ['admin', 'viewer'] },
+            role: {
+              type: 'string',
+              enum: ['admin', 'viewer', 'none'],
+              description: "Installation-wide; 'none': only the roles projects give it (by its name)",
+            },
             expiresInSeconds: {
               type: 'integer',
               minimum: 5,

@@ -20,6 +20,8 @@ export interface Keys {
   /** API tokens created over the API, by name and by hash (one slot: scripts write both). */
   apiTokens(): string;
   apiTokenHashes(): string;
+  /** Projects, by name (one hash). */
+  projects(): string;
   channel(name: 'events' | 'desired' | 'clusters' | 'previews'): string;
 }
 
@@ -41,6 +43,7 @@ export function keys(prefix = 'gitfleet'): Keys {
     events: () => `${prefix}:events`,
     apiTokens: () => `${prefix}:{api-tokens}:by-name`,
     apiTokenHashes: () => `${prefix}:{api-tokens}:by-hash`,
+    projects: () => `${prefix}:projects`,
     channel: (name) => `${prefix}:channel:${name}`,
   };
 }
