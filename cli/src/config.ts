@@ -95,7 +95,7 @@ export function resolveConnection(
   if (!server || !token) {
     const missing = !server && !token ? 'server and token' : !server ? 'server' : 'token';
     throw new ConnectionError(
-      `not logged in (no ${missing}): run \`gitfleet login --server URL --token TOKEN\`, or set GITFLEET_SERVER and GITFLEET_TOKEN`,
+      `not logged in (no ${missing}): run \`gitfleet login --server URL --token TOKEN\` (or \`--sso\` to sign in at the identity provider), or set GITFLEET_SERVER and GITFLEET_TOKEN`,
     );
   }
   return { server: normalizeServer(server), token };

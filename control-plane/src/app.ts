@@ -24,6 +24,7 @@ import {
 } from './routes/input.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { promotionRoutes } from './routes/promotions.ts';
+import { ssoRoutes } from './routes/sso.ts';
 import { systemRoutes } from './routes/system.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -99,10 +100,11 @@ export async function buildApp(cp: ControlPlane): Promise<FastifyInstance> {
   eventRoutes(app, cp);
   promotionRoutes(app, cp);
   tokenRoutes(app, cp);
+  ssoRoutes(app, cp);
   projectRoutes(app, cp);
   webhookRoutes(app, cp);
   await app.register(import('./routes/notifications.ts'), { cp });
-  await app.register(dashboardRoutes);
+  await app.register(dashboardRoutes, { sso: cp.config.sso });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();

@@ -3,7 +3,7 @@
 // a message naming the variable, instead of failing later somewhere else.
 
 import { randomBytes } from 'node:crypto';
-import { type OidcSettings, oidcSettingsFromEnv } from './auth/oidc.ts';
+import { type OidcSettings, oidcSettingsFromEnv, type SsoSettings, ssoSettingsFromEnv } from './auth/oidc.ts';
 import { DEFAULT_READ_LIMITS } from './git/mirror.ts';
 import { type NotificationOptions, notificationOptions } from './notifications/options.ts';
 import { type ApiToken, parseApiTokens } from './routes/auth.ts';
@@ -51,6 +51,8 @@ export interface Config {
   secrets: SecretBox;
   /** OpenID Connect sign-in (GITFLEET_OIDC_*); absent: only API tokens. */
   oidc: OidcSettings | undefined;
+  /** Sign-in for people at that provider (GITFLEET_OIDC_CLIENT_ID, GITFLEET_OIDC_SCOPES); absent: none. */
+  sso: SsoSettings | undefined;
   bootstrapTtlSeconds: number;
   pollIntervalSeconds: number;
   /** A Git server silent this long fails the fetch or push (a hung server must not stall a fleet). */
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: env.GITFLEET_WEBHOOK_SECRET || undefined,
     secrets: secretBox(env),
     oidc: oidcSettingsFromEnv(env),
+    sso: ssoSettingsFromEnv(env),
     bootstrapTtlSeconds: int(env, 'GITFLEET_BOOTSTRAP_TTL_SECONDS', 3600, 1),
     pollIntervalSeconds: int(env, 'GITFLEET_POLL_INTERVAL_SECONDS', 60, 1),
     gitTimeoutSeconds: int(env, 'GITFLEET_GIT_TIMEOUT_SECONDS', 60, 1),

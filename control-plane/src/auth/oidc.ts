@@ -154,6 +154,51 @@ export function oidcSettingsFromEnv(env: NodeJS.ProcessEnv): OidcSettings | unde
   return { issuer, audience, groupsClaim, adminGroups, viewerGroups, clockSkewSeconds, algorithms };
 }
 
+/**
+ * Sign-in for people (the dashboard, `gitfleet login --sso`): the provider's public client
+ * they sign in with by authorization code and PKCE, and the scopes asked for. The ID token
+ * they get is the bearer, so its `aud`, the client id, is what GITFLEET_OIDC_AUDIENCE names.
+ */
+export interface SsoSettings {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+}
+
+const DEFAULT_SSO_SCOPES = ['openid', 'email', 'groups'];
+
+/** GITFLEET_OIDC_CLIENT_ID and GITFLEET_OIDC_SCOPES; undefined when no client is set (API tokens only). */
+export function ssoSettingsFromEnv(env: NodeJS.ProcessEnv): SsoSettings | undefined {
+  const clientId = env.GITFLEET_OIDC_CLIENT_ID?.trim();
+  const rawScopes = env.GITFLEET_OIDC_SCOPES?.trim();
+  if (!clientId) {
+    if (rawScopes) {
+      throw new Error(
+        'GITFLEET_OIDC_SCOPES is set without GITFLEET_OIDC_CLIENT_ID: set the client people sign in with, or remove the scopes',
+      );
+    }
+    return undefined;
+  }
+  const issuer = env.GITFLEET_OIDC_ISSUER?.trim();
+  if (!issuer) {
+    throw new Error(
+      'GITFLEET_OIDC_CLIENT_ID needs GITFLEET_OIDC_ISSUER: the identity provider people sign in at',
+    );
+  }
+  if (!/^[\x21-\x7e]+$/.test(clientId)) {
+    throw new Error(
+      `GITFLEET_OIDC_CLIENT_ID ${JSON.stringify(clientId)} is not valid: a client id is printable ASCII without spaces`,
+    );
+  }
+  const scopes = rawScopes ? rawScopes.split(/[\s,]+/).filter(Boolean) : DEFAULT_SSO_SCOPES;
+  if (!scopes.includes('openid')) {
+    throw new Error(
+      `GITFLEET_OIDC_SCOPES "${rawScopes}" must include openid: without it the provider issues no ID token to sign in with`,
+    );
+  }
+  return { issuer, clientId, scopes: [...new Set(scopes)] };
+}
+
 /** Shaped like a compact JWS, the signature possibly empty: worth trying as an OpenID Connect token. */
 export function looksLikeJwt(token: string): boolean {
   return token.length <= MAX_TOKEN_LENGTH && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);

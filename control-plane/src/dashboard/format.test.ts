@@ -191,3 +191,13 @@ test('a reload read before an event arrived gets that event applied again, not t
   assert.deepEqual(later.newer, []);
   assert.ok(format.compareEventIds('999-9', '1000-0') < 0 && format.compareEventIds('1000-10', '1000-9') > 0);
 });
+
+test('sync, promote and roll back are offered to admins and to operators and admins of the fleet’s project', () => {
+  const fleet = { name: 'shop-web', project: 'shop' };
+  assert.ok(format.operates({ role: 'admin', projects: {} }, fleet));
+  assert.ok(format.operates({ role: 'none', projects: { shop: 'operator' } }, fleet));
+  assert.ok(format.operates({ role: 'viewer', projects: { shop: 'admin' } }, fleet));
+  assert.ok(!format.operates({ role: 'none', projects: { shop: 'viewer' } }, fleet));
+  assert.ok(!format.operates({ role: 'viewer', projects: {} }, fleet));
+  assert.ok(!format.operates({ role: 'none', projects: { shop: 'admin' } }, { name: 'other' }));
+});

@@ -4,12 +4,15 @@
 // and need no token; everything it shows comes from the REST API and the event stream, called
 // with the token the person typed (see public/api.js). Every file is sent with a strict
 // Content-Security-Policy: scripts, styles and requests from this origin only, plus the one
-// inline script the page has (its import map), allowed by hash. docs/dashboard.md.
+// inline script the page has (its import map), allowed by hash, and, with single sign-on, the
+// identity provider's origin for requests (its discovery document and token endpoint, which
+// the page calls itself). docs/dashboard.md.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SsoSettings } from '../auth/oidc.ts';
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
 
@@ -81,14 +84,17 @@ function page(modules: string[]): { html: Asset; importMapHash: string } {
   };
 }
 
-/** The policy of every dashboard response: nothing but this origin, nothing inline but the import map. */
-export function contentSecurityPolicy(importMapHash: string): string {
+/**
+ * The policy of every dashboard response: nothing but this origin, nothing inline but the
+ * import map; `connectTo`: other origins the page may request (the identity provider's).
+ */
+export function contentSecurityPolicy(importMapHash: string, connectTo: string[] = []): string {
   return [
     "default-src 'none'",
     `script-src 'self' 'sha256-${importMapHash}'`,
     "style-src 'self'",
     "img-src 'self'",
-    "connect-src 'self'",
+    ["connect-src 'self'", ...connectTo].join(' '),
     "manifest-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -117,12 +123,17 @@ const whoamiSchema = {
   },
 } as const;
 
-export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+export interface DashboardOptions {
+  /** Single sign-on: the page then talks to the identity provider too. */
+  sso?: SsoSettings | undefined;
+}
+
+export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions = {}): Promise<void> {
   const assets = publicAssets();
   const { html, importMapHash } = page(
     [...assets.keys()].filter((path) => path.endsWith('.js') && !path.startsWith('/ui/vendor/')),
   );
-  const csp = contentSecurityPolicy(importMapHash);
+  const csp = contentSecurityPolicy(importMapHash, options.sso ? [new URL(options.sso.issuer).origin] : []);
 
   const send = (request: FastifyRequest, reply: FastifyReply, a: Asset) => {
     reply

@@ -10,7 +10,7 @@ import { inSpan } from '../telemetry.ts';
 import { authenticate } from './auth.ts';
 import { AgentConnection, type ConnectionManager } from './connection.ts';
 import { acceptReport } from './reports.ts';
-import { invalidArgument, serviceError, toServiceError } from './service-error.ts';
+import { invalidArgument, redisUnavailable, serviceError, toServiceError } from './service-error.ts';
 import { agentInfoProblem, decodeProblem } from './validate.ts';
 
 export interface AgentServiceDeps {
@@ -96,6 +96,10 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
       const undecodable = decodeProblem(call.request);
       if (undecodable) {
         refuse(invalidArgument(undecodable));
+        return;
+      }
+      if (!deps.ingestion.reachable) {
+        refuse(redisUnavailable());
         return;
       }
       const { sequence, status } = call.request;

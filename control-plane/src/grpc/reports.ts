@@ -5,7 +5,7 @@ import { Action, type FleetStatus, Health, type ObjectStatus, phaseFromProto } f
 import type { StatusIngestion } from '../status/ingest.ts';
 import type { ClusterFleetStatus, ObjectAction, ObjectHealth } from '../status/types.ts';
 import { inSpan } from '../telemetry.ts';
-import { invalidArgument } from './service-error.ts';
+import { invalidArgument, redisUnavailable } from './service-error.ts';
 import { reportProblem } from './validate.ts';
 
 /**
@@ -20,6 +20,7 @@ export function acceptReport(
 ): Promise<{ duplicate: boolean }> {
   const problem = reportProblem(sequence, status, Date.now());
   if (problem || !status) return Promise.reject(invalidArgument(problem ?? 'a report needs a status'));
+  if (!ingestion.reachable) return Promise.reject(redisUnavailable());
   return inSpan('status.enqueue', { 'gitfleet.cluster': cluster, 'gitfleet.fleet': status.fleet }, () =>
     ingestion.enqueue(cluster, toClusterFleetStatus(cluster, sequence, status)),
   );

@@ -11,12 +11,13 @@ export function toServiceError(err: unknown): ServiceError {
   if (err instanceof Error && 'code' in err && typeof err.code === 'number') {
     return serviceError(err.code, err.message);
   }
-  // UNAVAILABLE says "retry": a report that could not be enqueued stays in the agent's outbox.
-  if (isRedisUnavailable(err)) {
-    return serviceError(grpcStatus.UNAVAILABLE, 'the control plane cannot reach Redis; retry shortly');
-  }
+  if (isRedisUnavailable(err)) return redisUnavailable();
   if (err instanceof ReportNotReplicated) return serviceError(grpcStatus.UNAVAILABLE, err.message);
   return serviceError(grpcStatus.INTERNAL, err instanceof Error ? err.message : String(err));
 }
+
+/** UNAVAILABLE says "retry": a report that could not be enqueued stays in the agent's outbox. */
+export const redisUnavailable = () =>
+  serviceError(grpcStatus.UNAVAILABLE, 'the control plane cannot reach Redis; retry shortly');
 
 export const invalidArgument = (details: string) => serviceError(grpcStatus.INVALID_ARGUMENT, details);

@@ -67,6 +67,7 @@ const OPEN = new Set([
   '/metrics',
   '/openapi.json',
   '/api/v1/webhooks/git',
+  '/api/v1/sso',
 ]);
 
 /** Paths served without a token (the webhook is authenticated by its signature). */

@@ -165,6 +165,15 @@ export class StatusIngestion {
    * Durably enqueues one report. Returns duplicate=true, enqueueing nothing, when this
    * cluster's report with this sequence was already ingested or is already queued.
    */
+  /**
+   * Whether Redis is connected now. While it is not, a report is refused at once: commands
+   * would wait out the client's reconnect attempts, longer than an agent's deadline, and a
+   * refusal the agent can retry beats a timeout it cannot tell from a lost answer.
+   */
+  get reachable(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
   async enqueue(cluster: string, status: ClusterFleetStatus): Promise<{ duplicate: boolean }> {
     const jobId = `${cluster}.${status.sequence}`;
     // Both checks in one round trip (the ack waits for each one): already ingested, or a

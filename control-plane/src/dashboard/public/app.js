@@ -1,5 +1,5 @@
-// The dashboard's entry: the login (a token, asked once per tab), the frame (header, menu,
-// main view, recent events) and the routes, in the URL's fragment:
+// The dashboard's entry: the login (a token or single sign-on, once per tab), the frame
+// (header, menu, main view, recent events) and the routes, in the URL's fragment:
 //   #/                                 fleets
 //   #/fleets/NAME                      a fleet: conditions, errors, stages × clusters, promotions
 //   #/fleets/NAME/clusters/CLUSTER     a fleet on one cluster: its objects
@@ -7,7 +7,17 @@
 //   #/clusters/NAME                    a cluster: labels, versions, connection, its fleets
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, session, startEvents, stopEvents, whenUnauthorized } from './api.js';
+import {
+  api,
+  finishSignIn,
+  isSignInReturn,
+  session,
+  ssoSettings,
+  startEvents,
+  startSignIn,
+  stopEvents,
+  whenUnauthorized,
+} from './api.js';
 import { ClusterFleetView, ClusterList, ClusterView } from './clusters.js';
 import { EventsPanel } from './events.js';
 import { FleetList, FleetView } from './fleet.js';
@@ -48,8 +58,26 @@ function Login({ onLogin, notice }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState(notice);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(undefined);
   const input = useRef(null);
   useEffect(() => input.current?.focus(), []);
+  // No button when the control plane takes tokens only (or cannot say): the token form remains.
+  useEffect(() => {
+    ssoSettings()
+      .then(setSso)
+      .catch(() => {});
+  }, []);
+  const signInWithSso = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await startSignIn(sso);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
@@ -66,6 +94,13 @@ function Login({ onLogin, notice }) {
   };
   return html`<main id="main" class="login">
     <h1><span class="logo" aria-hidden="true">⎈</span> gitfleet</h1>
+    ${
+      sso &&
+      html`<form onSubmit=${signInWithSso} aria-describedby="sso-help">
+        <button type="submit" class="primary" disabled=${busy}>Sign in with SSO</button>
+        <p id="sso-help" class="muted">With your account at ${new URL(sso.issuer).host}.</p>
+      </form>`
+    }
     <form onSubmit=${submit} aria-describedby="login-help">
       <label for="token">API token</label>
       <input
@@ -100,9 +135,8 @@ function Shell({ caller, onLogout }) {
     }
     main.current?.querySelector('h1')?.focus();
   }, [route.view, route.fleet, route.cluster]);
-  const admin = caller.role === 'admin';
   let view;
-  if (route.view === 'fleet') view = html`<${FleetView} name=${route.fleet} admin=${admin} />`;
+  if (route.view === 'fleet') view = html`<${FleetView} name=${route.fleet} caller=${caller} />`;
   else if (route.view === 'cluster-fleet')
     view = html`<${ClusterFleetView} fleet=${route.fleet} cluster=${route.cluster} />`;
   else if (route.view === 'cluster') view = html`<${ClusterView} name=${route.cluster} />`;
@@ -137,9 +171,12 @@ function Shell({ caller, onLogout }) {
     </div>`;
 }
 
+// Read once, before the sign-in takes the provider's answer out of the address bar.
+const signInReturn = isSignInReturn();
+
 function App() {
-  const [caller, setCaller] = useState(() => (session.token ? session.caller : undefined));
-  const [checking, setChecking] = useState(Boolean(session.token) && !session.caller);
+  const [caller, setCaller] = useState(() => (session.token && !signInReturn ? session.caller : undefined));
+  const [checking, setChecking] = useState(signInReturn || (Boolean(session.token) && !session.caller));
   const [notice, setNotice] = useState(undefined);
   useEffect(() => {
     whenUnauthorized((err) => {
@@ -148,6 +185,19 @@ function App() {
       setCaller(undefined);
       setNotice(err);
     });
+    // Back from the identity provider: its ID token is then the tab's token, as if pasted.
+    if (signInReturn) {
+      finishSignIn()
+        .then(async (token) => {
+          const c = await api('GET', '/api/v1/whoami', undefined, token);
+          session.token = token;
+          session.caller = c;
+          setCaller(c);
+        })
+        .catch(setNotice)
+        .finally(() => setChecking(false));
+      return;
+    }
     // A token kept by this tab: sign in with it again (a reload asks for nothing). The page is
     // drawn at once with who it was; a token revoked meanwhile sends back to the login.
     if (session.token) {

@@ -1,6 +1,7 @@
 // Fleets: the list, and one fleet's page — conditions, errors with file and line, its stages
 // with their rollout waves, the stages × clusters matrix (paged, filtered by phase, name and
-// label selector), the promotion history, and for admins sync, promote and roll back.
+// label selector), the promotion history, and for those who operate it (installation admins,
+// operators and admins of its project) sync, promote and roll back.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
 import {
@@ -9,6 +10,7 @@ import {
   count,
   filterItems,
   haltedCluster,
+  operates,
   PHASE_NAMES,
   patchFleet,
   patchStatus,
@@ -297,7 +299,7 @@ function Waves({ stage, statusOf }) {
   </div>`;
 }
 
-function Stages({ fleet, statusOf, admin, onAction }) {
+function Stages({ fleet, statusOf, operator, onAction }) {
   return html`<section aria-labelledby="stages">
     <h2 id="stages">Stages</h2>
     <div class="stages">
@@ -313,7 +315,7 @@ function Stages({ fleet, statusOf, admin, onAction }) {
           <p><${StageCounts} stage=${{ ...s, name: '' }} /></p>
           <${Waves} stage=${s} statusOf=${statusOf} />
           ${
-            admin
+            operator
               ? html`<div class="buttons">
                   <button type="button" onClick=${() => onAction({ kind: 'promote', stage: s, first: i === 0 && !s.requires })}>
                     Promote ${s.name}…
@@ -457,7 +459,7 @@ function Promotions({ fleet, promotions }) {
   </section>`;
 }
 
-export function FleetView({ name, admin }) {
+export function FleetView({ name, caller }) {
   const path = `/api/v1/fleets/${enc(name)}`;
   // All three at once: measured with 10,000 clusters (bench/dashboard.ts), asking for the
   // fleet first and the rest after it drew no sooner and the matrix later.
@@ -498,16 +500,18 @@ export function FleetView({ name, admin }) {
       ${!fleet.error && html`<${Loading} what="the fleet" />`}`;
   }
   const f = fleet.data;
+  const operator = operates(caller, f);
   return html`<nav aria-label="Breadcrumb" class="crumbs"><a href="#/">Fleets</a> <span aria-hidden="true">/</span></nav>
     <div class="title-row">
       <h1 tabindex="-1">${f.name}</h1>
       <${ReadyBadge} fleet=${f} />
-      ${admin ? html`<button type="button" class="primary" onClick=${sync} disabled=${syncing}>${syncing ? 'Syncing…' : 'Sync now'}</button>` : ''}
+      ${operator ? html`<button type="button" class="primary" onClick=${sync} disabled=${syncing}>${syncing ? 'Syncing…' : 'Sync now'}</button>` : ''}
     </div>
     ${notice ? html`<p class=${`alert tone-${notice.tone}`} role="status">${notice.text}</p>` : ''}
     <${ErrorMessage} error=${fleet.error} title="Could not refresh the fleet" />
     <dl class="facts summary">
       <dt>Repository</dt><dd><code>${f.repo}</code> <span class="muted">branch</span> <code>${f.branch}</code> <span class="muted">path</span> <code>${f.path}</code></dd>
+      ${f.project ? html`<dt>Project</dt><dd data-testid="project">${f.project}</dd>` : ''}
       <dt>Head</dt><dd><${Rev} rev=${f.head} repo=${f.repo} /></dd>
       <dt>Last good revision</dt><dd data-testid="last-good"><${Rev} rev=${f.lastGoodRevision} repo=${f.repo} /></dd>
       ${f.source ? html`<dt>Source</dt><dd>${f.source}${f.chartVersion ? html` chart <code>${f.chartVersion}</code>` : ''}</dd>` : ''}
@@ -515,7 +519,7 @@ export function FleetView({ name, admin }) {
     </dl>
     <${Conditions} conditions=${f.conditions ?? []} />
     <${Problems} fleet=${f} />
-    <${Stages} fleet=${f} statusOf=${statusOf} admin=${admin} onAction=${setAction} />
+    <${Stages} fleet=${f} statusOf=${statusOf} operator=${operator} onAction=${setAction} />
     <${ErrorMessage} error=${status.error} title="Could not load the clusters' status" />
     ${status.data ? html`<${Matrix} fleet=${f} status=${status.data} />` : !status.error && html`<${Loading} what="the clusters' status" />`}
     <${Promotions} fleet=${f} promotions=${promotions} />

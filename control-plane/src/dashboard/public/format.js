@@ -208,3 +208,10 @@ export function replayAfter(data, mark, patched, apply) {
   for (const e of newer) out = apply(out, e) ?? out;
   return { data: out, newer };
 }
+
+/** Whether the caller may sync, promote and roll back the fleet: an admin, or an operator or admin of its project. */
+export function operates(caller, fleet) {
+  if (caller?.role === 'admin') return true;
+  const inProject = fleet?.project ? caller?.projects?.[fleet.project] : undefined;
+  return inProject === 'operator' || inProject === 'admin';
+}
