@@ -269,6 +269,19 @@ describe('the Helm charts in a real cluster', () => {
       ],
       [cpChart, ...sentinelValues],
       [cpChart, ...clusterValues, '--set', 'redis.waitReplicas=2'],
+      [
+        cpChart,
+        '--set',
+        'redis.url=redis://r:6379',
+        '--set',
+        'oidc.issuer=https://idp.example.com',
+        '--set',
+        'oidc.audience=gitfleet',
+        '--set',
+        'oidc.adminGroups={platform}',
+        '--set',
+        'oidc.clientId=gitfleet',
+      ],
     ];
     let checked = 0;
     for (const args of renders) {

@@ -196,6 +196,18 @@ describe('projects: two teams, each in its own', () => {
     );
   });
 
+  it("a promotion by a signed-in person is a commit authored by that person's email", async () => {
+    const fleet = await as(shopDev)('GET', '/api/v1/fleets/shop-web');
+    const head = String(fleet.body.head);
+    const promoted = await as(shopDev)('POST', '/api/v1/fleets/shop-web/promotions', {
+      stage: 'all',
+      revision: head,
+    });
+    assert.equal(promoted.status, 201, JSON.stringify(promoted.body));
+    const [last] = await git.log('shop-web');
+    assert.deepEqual([last?.author, last?.email], ['sam@shop.example', 'sam@shop.example']);
+  });
+
   it('every change a team made is in the audit under its signed-in name', async () => {
     const actions = await cp.api<{
       items: { actor?: string; via?: string; action?: string; fleet?: string; status?: number }[];
