@@ -245,7 +245,7 @@ describe('single sign-on: people sign in at the identity provider', () => {
   it("the dashboard: sam signs in at the provider and has his project's role, seeing only its fleets", async () => {
     const page = await browser.newPage();
     await signIn(page, 'sam@shop.example');
-    assert.match(await page.getByTestId('caller').innerText(), /sam@shop\.example\s*none/);
+    assert.match(await page.getByTestId('caller').innerText(), /sam@shop\.example\s*shop: admin/);
     // The code and state are gone from the address bar and the history.
     assert.equal(page.url(), `${base}/`);
     const claims = decodeJwt(await tokenOf(page));

@@ -157,7 +157,14 @@ function Shell({ caller, onLogout }) {
       <div class="who">
         <span data-testid="caller">
           <span class="muted">signed in as</span> <strong>${caller.name}</strong>${' '}
-          <span class=${`badge role-${caller.role}`}>${caller.role}</span>
+          ${
+            caller.role === 'none'
+              ? Object.entries(caller.projects ?? {}).map(
+                  ([project, role]) =>
+                    html`<span class=${`badge role-${role}`} data-project=${project}>${project}: ${role}</span> `,
+                )
+              : html`<span class=${`badge role-${caller.role}`}>${caller.role}</span>`
+          }
         </span>
         <button type="button" onClick=${() => setEventsOpen(!eventsOpen)} aria-expanded=${eventsOpen} aria-controls="events">
           Events
