@@ -2434,17 +2434,17 @@ export interface paths {
                                 repos: string[];
                                 /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
                                 roles: {
-                                    viewer?: {
-                                        groups?: string[];
-                                        tokens?: string[];
+                                    viewer: {
+                                        groups: string[];
+                                        tokens: string[];
                                     };
-                                    operator?: {
-                                        groups?: string[];
-                                        tokens?: string[];
+                                    operator: {
+                                        groups: string[];
+                                        tokens: string[];
                                     };
-                                    admin?: {
-                                        groups?: string[];
-                                        tokens?: string[];
+                                    admin: {
+                                        groups: string[];
+                                        tokens: string[];
                                     };
                                 };
                             }[];
@@ -2548,17 +2548,17 @@ export interface paths {
                             repos: string[];
                             /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
                             roles: {
-                                viewer?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                viewer: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                operator?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                operator: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                admin?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                admin: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
                             };
                         };
@@ -2678,17 +2678,17 @@ export interface paths {
                             repos: string[];
                             /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
                             roles: {
-                                viewer?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                viewer: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                operator?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                operator: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                admin?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                admin: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
                             };
                         };
@@ -2810,17 +2810,17 @@ export interface paths {
                             repos: string[];
                             /** @description Who may read (viewer), sync, promote and roll back (operator), create and delete fleets (admin) */
                             roles: {
-                                viewer?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                viewer: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                operator?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                operator: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
-                                admin?: {
-                                    groups?: string[];
-                                    tokens?: string[];
+                                admin: {
+                                    groups: string[];
+                                    tokens: string[];
                                 };
                             };
                         };

@@ -29,3 +29,4 @@ export type FleetDiff = Answer<'/api/v1/fleets/{name}/diff', 'get', 200>;
 export type ApiToken = Answer<'/api/v1/tokens', 'get', 200>['items'][number];
 /** POST /api/v1/tokens → 201: the record and, this once, the token. */
 export type CreatedApiToken = Answer<'/api/v1/tokens', 'post', 201>;
+export type Project = Answer<'/api/v1/projects/{name}', 'get', 200>;

@@ -19,6 +19,7 @@ import { clusterGroup } from './commands/cluster.ts';
 import { diffCommands } from './commands/diff.ts';
 import { eventCommands } from './commands/events.ts';
 import { fleetGroup } from './commands/fleet.ts';
+import { projectGroup } from './commands/project.ts';
 import { promoteCommands } from './commands/promote.ts';
 import { tokenGroup } from './commands/token.ts';
 import { CLI_VERSION, versionCommands } from './commands/version.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: Tree = [
   ...authCommands,
   clusterGroup,
   fleetGroup,
+  projectGroup,
   tokenGroup,
   ...promoteCommands,
   ...diffCommands,

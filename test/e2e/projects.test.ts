@@ -2,11 +2,15 @@
 // project only. Each sees, changes and creates only its fleets and the clusters its project may
 // select; the other team's names answer 404 exactly like names that do not exist.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { type GitServer, startGitServer } from '../src/git-server.ts';
+import { runGitfleet } from '../src/gitfleet-cli.ts';
 import { startOidcProvider, type TestOidcProvider } from '../src/oidc-provider.ts';
+import { tempDir } from '../src/process.ts';
 
 const env = environmentFromEnv();
 const FLEET_YAML = 'stages:\n  - name: all\n    selector: {}\n';
@@ -206,6 +210,40 @@ describe('projects: two teams, each in its own', () => {
     assert.equal(promoted.status, 201, JSON.stringify(promoted.body));
     const [last] = await git.log('shop-web');
     assert.deepEqual([last?.author, last?.email], ['sam@shop.example', 'sam@shop.example']);
+  });
+
+  it('from the CLI: a project is applied from a file (created, then replaced), listed, shown and deleted', async () => {
+    const server = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+    const file = join(tempDir('project-file'), 'ops.yaml');
+    const write = (namespaces: string) =>
+      writeFileSync(
+        file,
+        `name: ops\nfleets: [ops-*]\nclusters: team=ops\nnamespaces: [${namespaces}]\nrepos: ['${git.url}/ops-*']\nroles:\n  admin: { groups: [ops-team] }\n`,
+      );
+    write('ops');
+    const created = await runGitfleet(['project', 'apply', '-f', file], server, cp.adminToken);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^project ops created$/m);
+    write('ops, ops-*');
+    const replaced = await runGitfleet(['project', 'apply', '-f', file], server, cp.adminToken);
+    assert.match(replaced.stdout, /^project ops replaced$/m);
+    const shown = await runGitfleet(['project', 'get', 'ops'], server, cp.adminToken);
+    assert.match(shown.stdout, /Namespaces:\s+ops, ops-\*/);
+    assert.match(shown.stdout, /Roles:\s+admin: group ops-team/);
+    // A member lists its projects only, and another team's is not found.
+    const listed = await runGitfleet(['project', 'list'], server, billingDev);
+    assert.deepEqual(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]),
+      ['billing'],
+    );
+    const hidden = await runGitfleet(['project', 'get', 'shop'], server, billingDev);
+    assert.equal(hidden.code, 1);
+    assert.match(hidden.stderr, /NotFound: project shop does not exist/);
+    assert.equal((await runGitfleet(['project', 'delete', 'ops'], server, cp.adminToken)).code, 0);
   });
 
   it('every change a team made is in the audit under its signed-in name', async () => {

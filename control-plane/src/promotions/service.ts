@@ -96,7 +96,7 @@ export class PromotionService {
       } catch (err) {
         // The request is well formed; it is the fleet.yaml that names no stage to take from.
         if (err instanceof FleetError && err.code === 'NoSourceStage') {
-          throw new DomainError('PromotionRefused', err.message);
+          throw new DomainError('Conflict', err.message);
         }
         throw err;
       }

@@ -62,6 +62,8 @@ const fields = {
   },
 } as const;
 
+// As stored and answered: every field and every role is there (an absent one is empty).
+const storedMembers = { ...members, required: ['groups', 'tokens'] } as const;
 const projectSchema = {
   type: 'object',
   required: [
@@ -75,7 +77,15 @@ const projectSchema = {
     'repos',
     'roles',
   ],
-  properties: { name: { type: 'string' }, ...fields },
+  properties: {
+    name: { type: 'string' },
+    ...fields,
+    roles: {
+      ...fields.roles,
+      required: ['viewer', 'operator', 'admin'],
+      properties: { viewer: storedMembers, operator: storedMembers, admin: storedMembers },
+    },
+  },
 } as const;
 
 type ProjectBody = Partial<Omit<Project, 'roles'>> & {
