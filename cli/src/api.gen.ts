@@ -1248,6 +1248,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fleets/{name}/clusters/{cluster}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A cluster's last reports for the fleet, newest first: phase, revisions, message, object counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
+                    name: string;
+                    /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
+                    cluster: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            fleet: string;
+                            cluster: string;
+                            items: {
+                                /** @description The agent's report sequence number */
+                                sequence: number;
+                                /** @enum {string} */
+                                phase: "Pending" | "Applying" | "Progressing" | "Ready" | "Failed" | "Drifted";
+                                /** @description A commit id */
+                                desiredRevision: string | null;
+                                /** @description A commit id */
+                                appliedRevision: string | null;
+                                /** @description A commit id */
+                                attemptedRevision: string | null;
+                                message: string;
+                                /** @description When the agent observed it (the agent's clock) */
+                                observedAt: string;
+                                /** @description When the control plane received it */
+                                receivedAt: string;
+                                driftCorrections: number;
+                                objects: number;
+                                failedObjects: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is not valid (code InvalidRequest) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No token, or a token not recognised (code Unauthorized) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (code FleetNotFound, ClusterNotFound) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A path segment is too long (code InvalidRequest) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Redis is unreachable: retry (code StoreUnavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fleets/{name}/sync": {
         parameters: {
             query?: never;

@@ -222,6 +222,34 @@ export class FleetService {
     }
   }
 
+  /**
+   * The last reports of a cluster for the fleet, newest first: what it ran, when, and how it
+   * went, with each report's object results summed (the full ones are in the latest status).
+   */
+  async reports(name: string, cluster: string) {
+    const cp = this.#cp;
+    const { spec } = await cp.fleets.get(name);
+    await cp.registry.get(cluster);
+    const history = await cp.ingestion.history(cluster, spec.name);
+    return {
+      fleet: spec.name,
+      cluster,
+      items: history.map((r) => ({
+        sequence: r.sequence,
+        phase: r.phase,
+        desiredRevision: r.desiredRevision || null,
+        appliedRevision: r.appliedRevision || null,
+        attemptedRevision: r.attemptedRevision || null,
+        message: r.message,
+        observedAt: r.observedAt,
+        receivedAt: r.receivedAt,
+        driftCorrections: r.driftCorrections,
+        objects: r.objects.length,
+        failedObjects: r.objects.filter((o) => o.action === 'failed' || o.health === 'Failed').length,
+      })),
+    };
+  }
+
   /** Each cluster the fleet names or reaches: desired, applied and attempted revision, phase, objects. */
   async status(name: string) {
     const cp = this.#cp;

@@ -4,6 +4,7 @@
 import { PHASES } from '@gitfleet/proto/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
+import { notFound } from '../errors.ts';
 import { type CreateFleetInput, FleetService, type UpdateFleetInput } from '../fleets/service.ts';
 import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
 
@@ -396,6 +397,79 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
       preHandler: markView,
     },
     async (request) => fleets.status(request.params.name),
+  );
+
+  app.get<{ Params: { name: string; cluster: string } }>(
+    '/api/v1/fleets/:name/clusters/:cluster/reports',
+    {
+      schema: {
+        summary:
+          "A cluster's last reports for the fleet, newest first: phase, revisions, message, object counts",
+        tags: ['fleets'],
+        params: {
+          type: 'object',
+          required: ['name', 'cluster'],
+          properties: { name: nameParam.properties.name, cluster: nameParam.properties.name },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['fleet', 'cluster', 'items'],
+            properties: {
+              fleet: { type: 'string' },
+              cluster: { type: 'string' },
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: [
+                    'sequence',
+                    'phase',
+                    'desiredRevision',
+                    'appliedRevision',
+                    'attemptedRevision',
+                    'message',
+                    'observedAt',
+                    'receivedAt',
+                    'driftCorrections',
+                    'objects',
+                    'failedObjects',
+                  ],
+                  properties: {
+                    sequence: { type: 'integer', description: "The agent's report sequence number" },
+                    phase: { type: 'string', enum: PHASES },
+                    desiredRevision: revision,
+                    appliedRevision: revision,
+                    attemptedRevision: revision,
+                    message: { type: 'string' },
+                    observedAt: {
+                      type: 'string',
+                      description: "When the agent observed it (the agent's clock)",
+                    },
+                    receivedAt: { type: 'string', description: 'When the control plane received it' },
+                    driftCorrections: { type: 'integer' },
+                    objects: { type: 'integer' },
+                    failedObjects: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      config: { errors: ['FleetNotFound', 'ClusterNotFound'], access: 'fleet-viewer' },
+    },
+    async (request) => {
+      const { name, cluster } = request.params;
+      // A cluster outside the caller's projects answers as one that is not registered.
+      if (request.access && !request.access.global) {
+        const found = await cp.registry.get(cluster).catch(() => undefined);
+        if (!found || !request.access.seesCluster(found)) {
+          throw notFound('ClusterNotFound', `cluster ${cluster} is not registered`);
+        }
+      }
+      return fleets.reports(name, cluster);
+    },
   );
 
   app.post<{ Params: { name: string } }>(
