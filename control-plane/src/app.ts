@@ -6,12 +6,12 @@ import { GITFLEET_VERSION } from '@gitfleet/proto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { registerFleetAccess } from './routes/access.ts';
 import { registerAudit } from './routes/audit.ts';
 import { isOpenPath, registerAuth } from './routes/auth.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { diffRoutes } from './routes/diff.ts';
 import { eventRoutes } from './routes/events.ts';
+import { registerFleetAccess } from './routes/fleet-access.ts';
 import { fleetRoutes } from './routes/fleets.ts';
 import { documentErrors, errorHandler, sharedErrorSchema } from './routes/http-errors.ts';
 import {
