@@ -69,6 +69,10 @@ function reportError(io: Io, err: unknown): number {
       ]);
       io.err(`\nNot ready:\n${renderTable(['CLUSTER', 'PHASE', 'REVISION'], rows)}`);
     }
+    // A signed-in session ends with its ID token, which is not refreshed: say how to get another.
+    if ((err.details as { reason?: unknown } | undefined)?.reason === 'expired') {
+      io.err("Sign in again with 'gitfleet login --sso' (or log in with a new API token).\n");
+    }
     return err.exitCode;
   }
   if (err instanceof UsageError) {

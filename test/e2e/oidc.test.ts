@@ -10,6 +10,7 @@ import { base64url, decodeJwt, exportSPKI, generateKeyPair, SignJWT } from 'jose
 import { type OidcSettings, OidcVerifier } from '../../control-plane/src/auth/oidc.ts';
 import { startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
+import { runGitfleet } from '../src/gitfleet-cli.ts';
 import { startOidcProvider, type TestOidcProvider } from '../src/oidc-provider.ts';
 import { freePort } from '../src/process.ts';
 
@@ -360,5 +361,22 @@ describe('OpenID Connect: the REST API with a real provider', () => {
       assert.match(res.body.message, attack.message, attack.name);
       assert.ok(!JSON.stringify(res.body).includes(token), `${attack.name}: the answer quotes the token`);
     }
+  });
+
+  it('the CLI with an expired sign-in says the API refusal and how to sign in again', async () => {
+    const server = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+    const expired = await idp.sign({
+      sub: 'team-a',
+      aud: 'gitfleet',
+      groups: ['platform-admins'],
+      iat: now() - 3600,
+      exp: now() - 600,
+    });
+    const run = await runGitfleet(['fleet', 'list'], server, expired);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /^Unauthorized: the token expired at .*\nSign in again with 'gitfleet login --sso'/m,
+    );
   });
 });
