@@ -2,7 +2,7 @@
 // in test/e2e/oidc.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { looksLikeJwt, oidcSettingsFromEnv } from './oidc.ts';
+import { claimAt, looksLikeJwt, oidcSettingsFromEnv } from './oidc.ts';
 
 const base = {
   GITFLEET_OIDC_ISSUER: 'https://idp.example.com',
@@ -153,5 +153,16 @@ describe('looksLikeJwt', () => {
     ]) {
       assert.equal(looksLikeJwt(token), false, token.slice(0, 30));
     }
+  });
+});
+
+describe('claimAt', () => {
+  test('a claim by name, else by a dotted path into nested claims', () => {
+    const payload = { groups: ['a'], 'x.y': 1, realm_access: { roles: ['admins'] } };
+    assert.deepEqual(claimAt(payload, 'groups'), ['a']);
+    assert.equal(claimAt(payload, 'x.y'), 1);
+    assert.deepEqual(claimAt(payload, 'realm_access.roles'), ['admins']);
+    assert.equal(claimAt(payload, 'realm_access.missing'), undefined);
+    assert.equal(claimAt(payload, 'groups.length'), undefined);
   });
 });

@@ -315,7 +315,7 @@ export class OidcVerifier {
     const subject = payload.sub as string;
     const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
     const name = text(payload.email) ?? text(payload.preferred_username) ?? subject;
-    const claim = payload[groupsClaim];
+    const claim = claimAt(payload, groupsClaim);
     const groups =
       typeof claim === 'string'
         ? [claim]
@@ -484,4 +484,18 @@ export class OidcVerifier {
       `the identity provider ${this.settings.issuer} could not be reached (${cause}): retry in a few seconds`,
     );
   }
+}
+
+/**
+ * A claim by name, or by a dotted path into nested claims when no claim has that name
+ * (Keycloak puts roles in `realm_access.roles`).
+ */
+export function claimAt(payload: Record<string, unknown>, name: string): unknown {
+  if (name in payload) return payload[name];
+  let at: unknown = payload;
+  for (const part of name.split('.')) {
+    if (!at || typeof at !== 'object' || Array.isArray(at)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
 }
