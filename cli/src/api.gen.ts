@@ -1136,7 +1136,16 @@ export interface paths {
         /** Status of a fleet per cluster (desired, applied, attempted revision, phase) and per object */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The cluster name the page starts after (`next` of the page before) */
+                    after?: string;
+                    /** @description 1 to 10000 clusters (default: all) */
+                    limit?: string;
+                    /** @description Only the clusters of this stage */
+                    stage?: string;
+                    /** @description Only the clusters in this phase */
+                    phase?: "Pending" | "Applying" | "Progressing" | "Ready" | "Failed" | "Drifted";
+                };
                 header?: never;
                 path: {
                     /** @description 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit */
@@ -1190,6 +1199,8 @@ export interface paths {
                                     };
                                 }[];
                             }[];
+                            /** @description Pass as `after` for the next page; null at the end */
+                            next: string | null;
                         };
                     };
                 };

@@ -25,6 +25,14 @@ export interface CreateFleetInput {
   chartCredentials?: ChartCredentials;
 }
 
+/** A page of the status: after a cluster name, at most `limit`, of one stage or phase. */
+export interface StatusPage {
+  after?: string;
+  limit?: number;
+  stage?: string;
+  phase?: Phase;
+}
+
 export type UpdateFleetInput = Omit<FleetChange, 'pollIntervalSeconds'> & {
   pollIntervalSeconds?: number | null;
 };
@@ -251,14 +259,24 @@ export class FleetService {
   }
 
   /** Each cluster the fleet names or reaches: desired, applied and attempted revision, phase, objects. */
-  async status(name: string) {
+  /**
+   * The fleet on each cluster it names or reaches, by cluster name: all of them, or a page
+   * (`limit` after the cluster `after`, `next` to go on), optionally of one stage or phase.
+   * `access`: a caller with project roles only sees the clusters its projects may select.
+   */
+  async status(name: string, page: StatusPage = {}, access?: Access) {
     const cp = this.#cp;
     const { spec, state } = await cp.fleets.get(name);
     // Every cluster that runs or was given something of the fleet is shown; stages are over those
     // the fleet may select.
-    const clusters = await cp.registry.list();
+    const registered = await cp.registry.list();
     const allowed = await fleetClusters(cp, spec);
     const stageOf = state.policy ? assignStages(state.policy, allowed).stageOf : {};
+    const clusters = registered
+      .filter((c) => !access || access.seesCluster(c))
+      .filter((c) => page.after === undefined || c.name > page.after)
+      .filter((c) => page.stage === undefined || stageOf[c.name] === page.stage)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const statuses = await cp.ingestion.ofFleet(
       spec.name,
       clusters.map((c) => c.name),
@@ -266,10 +284,17 @@ export class FleetService {
     // All in flight at once: ten thousand sequential round trips would take seconds.
     const desiredOf = await Promise.all(clusters.map((c) => cp.desired.getOne(c.name, spec.name)));
     const items = [];
+    let next: string | null = null;
     for (const [i, cluster] of clusters.entries()) {
       const desired = desiredOf[i];
       const status = statuses.get(cluster.name);
       if (!desired && !status && !stageOf[cluster.name]) continue;
+      const phase = status?.phase ?? 'Pending';
+      if (page.phase !== undefined && phase !== page.phase) continue;
+      if (page.limit !== undefined && items.length === page.limit) {
+        next = items.at(-1)?.cluster ?? null;
+        break;
+      }
       items.push({
         cluster: cluster.name,
         stage: desired?.stage ?? stageOf[cluster.name] ?? null,
@@ -278,14 +303,14 @@ export class FleetService {
         desiredDigest: desired?.digest ?? null,
         appliedRevision: status?.appliedRevision || null,
         attemptedRevision: status?.attemptedRevision || null,
-        phase: status?.phase ?? 'Pending',
+        phase,
         message: status?.message ?? '',
         observedAt: status?.observedAt ?? null,
         driftCorrections: status?.driftCorrections ?? 0,
         objects: status?.objects ?? [],
       });
     }
-    return { fleet: spec.name, items };
+    return { fleet: spec.name, items, next };
   }
 
   async #view(spec: FleetSpec, state: FleetState) {

@@ -378,25 +378,65 @@ export function fleetRoutes(app: FastifyInstance, cp: ControlPlane): void {
     async (request) => fleets.update(request.params.name, request.body),
   );
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{
+    Params: { name: string };
+    Querystring: { after?: string; limit?: string; stage?: string; phase?: (typeof PHASES)[number] };
+  }>(
     '/api/v1/fleets/:name/status',
     {
       schema: {
         summary: 'Status of a fleet per cluster (desired, applied, attempted revision, phase) and per object',
         tags: ['fleets'],
         params: nameParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            after: {
+              type: 'string',
+              maxLength: 63,
+              description: 'The cluster name the page starts after (`next` of the page before)',
+            },
+            limit: {
+              type: 'string',
+              pattern: '^([1-9][0-9]{0,3}|10000)$',
+              description: '1 to 10000 clusters (default: all)',
+            },
+            stage: { type: 'string', maxLength: 63, description: 'Only the clusters of this stage' },
+            phase: { type: 'string', enum: PHASES, description: 'Only the clusters in this phase' },
+          },
+        },
         response: {
           200: {
             type: 'object',
-            required: ['fleet', 'items'],
-            properties: { fleet: { type: 'string' }, items: { type: 'array', items: clusterStatus } },
+            required: ['fleet', 'items', 'next'],
+            properties: {
+              fleet: { type: 'string' },
+              items: { type: 'array', items: clusterStatus },
+              next: {
+                type: ['string', 'null'],
+                description: 'Pass as `after` for the next page; null at the end',
+              },
+            },
           },
         },
       },
       config: { errors: ['FleetNotFound'], access: 'fleet-viewer' },
       preHandler: markView,
     },
-    async (request) => fleets.status(request.params.name),
+    async (request) => {
+      const { after, limit, stage, phase } = request.query;
+      return fleets.status(
+        request.params.name,
+        {
+          ...(after !== undefined ? { after } : {}),
+          ...(limit !== undefined ? { limit: Number(limit) } : {}),
+          ...(stage !== undefined ? { stage } : {}),
+          ...(phase !== undefined ? { phase } : {}),
+        },
+        request.access,
+      );
+    },
   );
 
   app.get<{ Params: { name: string; cluster: string } }>(
