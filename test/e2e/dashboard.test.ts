@@ -4,9 +4,11 @@
 // real parts: a Git server, the control plane listening on loopback, real agents on the test
 // kube-apiservers. Three gitfleet clusters in two stages (dev; prod with two clusters sharing
 // one kube-apiserver, rolled out one at a time). What is asserted is what a person sees: the
-// fleet Ready, a bad commit's file and line, the gate's refusal with the clusters not Ready, a
-// promotion's waves going Ready without a reload, a halted rollout's reason, a viewer without
-// buttons; and that the page asked no host but the control plane. Screenshots of each view go
+// fleet Ready, a drift correction with its field and field manager, a bad commit's file and
+// line, a promotion's preview (per cluster what would change, nothing applied), the gate's
+// refusal with the clusters not Ready, a promotion's waves going Ready without a reload, a
+// halted rollout's reason, a viewer without buttons; and that the page asked no host but the
+// control plane. Screenshots of each view go
 // to the test artifacts directory (GITFLEET_TEST_ARTIFACTS, default $TMPDIR/gitfleet-artifacts).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -88,6 +90,7 @@ interface StatusItem {
   cluster: string;
   phase: string;
   appliedRevision: string | null;
+  driftCorrections: number;
 }
 
 describe('the dashboard, in a real browser', () => {
@@ -305,6 +308,63 @@ describe('the dashboard, in a real browser', () => {
     await shot(admin, '05-cluster-fleet');
   });
 
+  it('a drift correction shows on the cluster × fleet page: the field, who changed it, when, and the count', async () => {
+    const kubectl = kubectlOf(dev);
+    const ns = `shop-${dev}`;
+    await admin.goto(`${base}/#/fleets/${fleet}/clusters/${dev}`);
+    await admin.locator('tr[data-object="ConfigMap/web-config"]').waitFor();
+    await kubectl([
+      'patch',
+      'configmap',
+      'web-config',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"data":{"greeting":"tampered"}}',
+    ]);
+    // The page is not reloaded: the correction arrives with the agent's report.
+    await see(
+      admin,
+      'the corrected field and its manager',
+      () => {
+        const row = document.querySelector('tr[data-drift="ConfigMap/web-config"]')?.textContent ?? '';
+        return row.includes('data.greeting changed') && row.includes('kubectl-patch');
+      },
+      null,
+    );
+    assert.equal(
+      await kubectl(['get', 'configmap', 'web-config', '-n', ns, '-o', 'jsonpath={.data.greeting}']),
+      'v1',
+      'the agent put the value back',
+    );
+    const row = admin.locator('tr[data-drift="ConfigMap/web-config"]');
+    const text = await row.innerText();
+    assert.match(text, /ConfigMap\s+shop-[\w-]+\/web-config/);
+    assert.match(text, /kubectl-patch\s+\(Update\)\s+\d+ (s|min) ago/);
+    // Relative times, the exact ones in the title.
+    for (const title of await row
+      .locator('time')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('title')))) {
+      assert.match(title ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+    }
+    const corrections = (await statusOf(dev))?.driftCorrections ?? 0;
+    assert.ok(corrections >= 1, `${corrections} drift corrections`);
+    await see(
+      admin,
+      `${corrections} drift corrections`,
+      (n) => document.querySelector('[data-testid="drift-corrections"]')?.textContent === String(n),
+      corrections,
+    );
+    assert.match(
+      await admin.getByTestId('drift-total').innerText(),
+      new RegExp(`^${corrections} corrections? in all$`),
+    );
+    // Only field paths: the value typed into the cluster is nowhere on the page.
+    assert.doesNotMatch(await admin.locator('main').innerText(), /tampered/);
+    await shot(admin, '05b-drift-corrected');
+  });
+
   it('a bad commit shows its error with file and line, and every cluster keeps the last good revision', async () => {
     await openFleet(admin);
     rev.bad = await push(
@@ -335,6 +395,101 @@ describe('the dashboard, in a real browser', () => {
     await admin.getByRole('button', { name: 'Sync now' }).click();
     await cellShows(admin, dev, 'Ready', rev.v2);
     await see(admin, 'the errors gone', () => !document.querySelector('.errors'), null);
+  });
+
+  it('the promote dialog previews what prod would change, per cluster, and previewing promotes nothing', async () => {
+    await openFleet(admin);
+    await cellShows(admin, prodA, 'Ready', rev.v1);
+    await admin.getByRole('button', { name: 'Promote prod…' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Promote prod' });
+    // The loading state is short: a sampler in the page notes whether it was shown.
+    await admin.evaluate(() => {
+      const w = window as unknown as { sawLoading: boolean };
+      w.sawLoading = false;
+      const timer = setInterval(() => {
+        if (document.querySelector('[data-testid="preview-loading"]')) {
+          w.sawLoading = true;
+          clearInterval(timer);
+        }
+      }, 5);
+    });
+    // No revision typed: the promotion would pin what dev runs, v2, and that is what is previewed.
+    await dialog.getByRole('button', { name: 'Preview changes' }).click();
+    await see(
+      admin,
+      'the preview of both prod clusters',
+      ([a, b]) =>
+        [a, b].every(
+          (c) =>
+            document.querySelector(`[data-preview-cluster="${c}"]`)?.getAttribute('data-outcome') ===
+            'compared',
+        ),
+      [prodA, prodB] as const,
+    );
+    assert.equal(
+      await admin.evaluate(() => (window as unknown as { sawLoading: boolean }).sawLoading),
+      true,
+      'the dialog said it was loading',
+    );
+    const preview = dialog.getByTestId('preview');
+    assert.match(
+      await preview.locator('h3').innerText(),
+      new RegExp(`If prod ran ${short(rev.v2)} \\(what dev runs\\)`),
+    );
+    for (const c of [prodA, prodB]) {
+      const cluster = preview.locator(`[data-preview-cluster="${c}"]`);
+      assert.match(await cluster.locator('h4').innerText(), new RegExp(`${c}\\s+✓ compared`));
+      assert.match(await cluster.locator('.preview-counts').innerText(), /^2 changed, \d+ unchanged$/);
+      const config = cluster.locator('li[data-object="ConfigMap/web-config"]');
+      assert.equal(await config.getAttribute('data-change'), 'changed');
+      assert.match(
+        await config.locator('summary').innerText(),
+        /~ changed\s+ConfigMap\s+shop-[\w-]+\/web-config/,
+      );
+      // Collapsed until opened: a large diff does not flood the dialog.
+      assert.equal(await config.locator('pre.diff').isVisible(), false);
+      await config.locator('summary').click();
+      const diff = await config.locator('pre.diff').innerText();
+      assert.match(diff, /^\+\s+greeting: v2$/m, diff);
+      assert.match(diff, /^-\s+greeting: v1$/m, diff);
+      assert.equal(await config.locator('pre.diff span.diff-add', { hasText: 'greeting: v2' }).count(), 1);
+      assert.equal(await config.locator('pre.diff span.diff-del', { hasText: 'greeting: v1' }).count(), 1);
+      assert.equal(
+        await cluster.locator('li[data-object="Deployment/web"]').getAttribute('data-change'),
+        'changed',
+        'the greeting annotation of the pod template',
+      );
+    }
+    await shot(admin, '06b-promotion-preview');
+
+    // A revision typed is the one previewed: the pin commit has v1's manifests, which prod runs.
+    await dialog.getByLabel(/^Revision/).fill(rev.pin);
+    assert.equal(await dialog.getByTestId('preview').count(), 0, 'the preview of another revision is gone');
+    await dialog.getByRole('button', { name: 'Preview changes' }).click();
+    await see(
+      admin,
+      'the preview of the pin commit',
+      (r) => (document.querySelector('[data-testid="preview"] h3')?.textContent ?? '').includes(r),
+      short(rev.pin),
+    );
+    for (const c of [prodA, prodB]) {
+      const cluster = preview.locator(`[data-preview-cluster="${c}"]`);
+      assert.match(await cluster.locator('.preview-counts').innerText(), /^\d+ unchanged$/);
+      assert.equal(await cluster.locator('li[data-change]').count(), 0);
+    }
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    // Nothing was promoted: no commit on the branch, prod still runs v1.
+    const view = await cp.api<{ head: string; stages: { name: string; revision: string }[] }>(
+      'GET',
+      `/api/v1/fleets/${fleet}`,
+    );
+    assert.equal(view.body.head, rev.v2);
+    assert.equal(view.body.stages.find((s) => s.name === 'prod')?.revision, rev.v1);
+    for (const c of [prodA, prodB]) assert.equal((await statusOf(c))?.appliedRevision, rev.v1, c);
+    await cellShows(admin, prodA, 'Ready', rev.v1);
+    await cellShows(admin, prodB, 'Ready', rev.v1);
   });
 
   it('the gate refuses a promotion with the clusters not Ready; a promotion moves prod wave by wave, live', async () => {
@@ -573,6 +728,26 @@ describe('the dashboard, in a real browser', () => {
         .map((el) => el.outerHTML),
     );
     assert.deepEqual(unlabelled, []);
+    // The promote dialog with a preview fits the phone too, and its diffs open from the keyboard.
+    await admin.getByRole('button', { name: 'Promote prod…' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Promote prod' });
+    await dialog.getByRole('button', { name: 'Preview changes' }).click();
+    await dialog.locator(`[data-preview-cluster="${prodA}"] li[data-change] summary`).first().waitFor();
+    const widths = await admin.evaluate(() => {
+      const d = document.querySelector('dialog') as unknown as { scrollWidth: number; clientWidth: number };
+      return {
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        dialog: d.scrollWidth - d.clientWidth,
+      };
+    });
+    assert.ok(widths.page <= 0 && widths.dialog <= 0, `wider than the phone: ${JSON.stringify(widths)}`);
+    const first = dialog.locator(`[data-preview-cluster="${prodA}"] li[data-change]`).first();
+    await first.locator('summary').focus();
+    await admin.keyboard.press('Enter');
+    assert.equal(await first.locator('details').getAttribute('open'), '');
+    await admin.screenshot({ path: join(artifacts, '13b-phone-preview.png') });
+    await admin.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
     await admin.setViewportSize({ width: 1400, height: 1000 });
   });
 

@@ -201,3 +201,146 @@ test('sync, promote and roll back are offered to admins and to operators and adm
   assert.ok(!format.operates({ role: 'viewer', projects: {} }, fleet));
   assert.ok(!format.operates({ role: 'none', projects: { shop: 'admin' } }, { name: 'other' }));
 });
+
+describe('drift corrections', () => {
+  test('a field manager as the agent reports it: name, how it wrote, when', () => {
+    assert.deepEqual(format.parseManager('kubectl-patch (Update) at 2025-03-01T10:00:00Z'), {
+      name: 'kubectl-patch',
+      how: 'Update',
+      at: '2025-03-01T10:00:00Z',
+    });
+    assert.deepEqual(format.parseManager('kubectl-edit (Update status) at 2025-03-01T10:00:00Z'), {
+      name: 'kubectl-edit',
+      how: 'Update status',
+      at: '2025-03-01T10:00:00Z',
+    });
+    assert.deepEqual(format.parseManager('helm'), { name: 'helm', how: '', at: '' });
+  });
+
+  test('only the objects with a correction, the latest first, with their fields and managers', () => {
+    const obj = (name: string, lastDrift?: object) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'shop',
+      name,
+      drifted: false,
+      ...(lastDrift ? { lastDrift } : {}),
+    });
+    const rows = format.driftRows([
+      obj('clean'),
+      obj('old', { changes: ['deleted'], managers: [], correctedAt: '2025-03-01T09:00:00.000Z' }),
+      obj('web-config', {
+        changes: ['data.greeting changed'],
+        managers: ['kubectl-patch (Update) at 2025-03-01T09:59:58Z'],
+        correctedAt: '2025-03-01T10:00:00.000Z',
+      }),
+    ]);
+    assert.deepEqual(
+      rows.map((r: { name: string }) => r.name),
+      ['web-config', 'old'],
+    );
+    assert.deepEqual(rows[0].changes, ['data.greeting changed']);
+    assert.equal(rows[0].managers[0].name, 'kubectl-patch');
+    assert.equal(rows[0].key, 'v1/ConfigMap/shop/web-config');
+    assert.deepEqual(rows[1].managers, []);
+    assert.deepEqual(format.driftRows(undefined), []);
+  });
+});
+
+describe('promotion previews', () => {
+  const fleet = {
+    stages: [
+      { name: 'dev', revision: 'd'.repeat(40), requires: null },
+      { name: 'staging', revision: 's'.repeat(40), requires: null },
+      { name: 'prod', revision: 'p'.repeat(40), requires: 'dev' },
+    ],
+  };
+
+  test('preview the revision the promotion would pin: the one typed, else what the source stage runs', () => {
+    assert.deepEqual(format.promotionRevision(fleet, 'prod', '  abc1234 '), {
+      revision: 'abc1234',
+      from: null,
+    });
+    // prod requires dev: dev's revision, not that of the stage listed before it.
+    assert.deepEqual(format.promotionRevision(fleet, 'prod', ''), { revision: 'd'.repeat(40), from: 'dev' });
+    assert.deepEqual(format.promotionRevision(fleet, 'staging'), { revision: 'd'.repeat(40), from: 'dev' });
+    assert.deepEqual(format.promotionRevision(fleet, 'dev', ''), { revision: null, from: null });
+    assert.deepEqual(format.promotionRevision(fleet, 'nope', ''), { revision: null, from: null });
+  });
+
+  test('per cluster: the outcome, the counts in words, and only the objects that would change', () => {
+    const object = (kind: string, name: string, change: string) => ({
+      apiVersion: 'v1',
+      kind,
+      namespace: 'shop',
+      name,
+      change,
+      diff: '',
+      message: '',
+      changedKeys: [],
+    });
+    const answer = {
+      fleet: 'web',
+      revision: 'r',
+      changed: true,
+      clusters: [
+        {
+          cluster: 'prod-b',
+          stage: 'prod',
+          outcome: 'not-connected',
+          message: 'the agent is not connected',
+          summary: { created: 0, changed: 0, deleted: 0, unchanged: 0, failed: 0 },
+          objects: [],
+        },
+        {
+          cluster: 'prod-a',
+          stage: 'prod',
+          outcome: 'compared',
+          message: '',
+          summary: { created: 1, changed: 2, deleted: 0, unchanged: 1, failed: 0 },
+          objects: [
+            object('Namespace', 'shop', 'unchanged'),
+            object('Deployment', 'web', 'changed'),
+            object('ConfigMap', 'new', 'created'),
+            object('ConfigMap', 'web-config', 'changed'),
+          ],
+        },
+      ],
+    };
+    const [a, b] = format.previewClusters(answer);
+    assert.equal(a.cluster, 'prod-a');
+    assert.equal(a.text, '2 changed, 1 created, 1 unchanged');
+    assert.deepEqual(
+      a.objects.map((o: { kind: string; name: string; change: string }) => `${o.change} ${o.kind}/${o.name}`),
+      ['changed ConfigMap/web-config', 'changed Deployment/web', 'created ConfigMap/new'],
+    );
+    assert.equal(b.cluster, 'prod-b');
+    assert.equal(b.text, 'not connected');
+    assert.deepEqual(b.objects, []);
+    assert.equal(format.outcomeOf('timed-out').words, 'timed out');
+    assert.equal(
+      format.summaryText({ created: 0, changed: 0, deleted: 0, unchanged: 0, failed: 0 }),
+      'no objects',
+    );
+    assert.deepEqual(format.previewClusters(undefined), []);
+  });
+
+  test('a unified diff line by line: header, hunk, added, removed, context', () => {
+    const diff = [
+      '--- live/ConfigMap/shop/web-config\t',
+      '+++ desired/ConfigMap/shop/web-config\t',
+      '@@ -1,4 +1,4 @@',
+      ' data:',
+      '-  greeting: v1',
+      '+  greeting: v2',
+      '--- a YAML line that began with two dashes',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      format.diffLines(diff).map((l: { kind: string }) => l.kind),
+      ['file', 'file', 'hunk', 'same', 'del', 'add', 'del'],
+    );
+    assert.equal(format.diffLines(diff)[5].text, '+  greeting: v2');
+    assert.deepEqual(format.diffLines(''), []);
+  });
+});

@@ -1,9 +1,10 @@
 // Clusters: the list (paged, filtered by label selector, connection and name), one cluster
 // (labels, agent and Kubernetes version, connection, every fleet on it), and one fleet on one
-// cluster (phase, revisions, and each object's action and health with the API server's reason).
+// cluster (phase, revisions, each object's action and health with the API server's reason, and
+// the drift the agent corrected: which fields, changed by whom, when; never their values).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from './api.js';
-import { ago, count } from './format.js';
+import { ago, count, driftRows } from './format.js';
 import {
   Connection,
   ErrorMessage,
@@ -21,6 +22,52 @@ import {
 
 const ROWS_PER_PAGE = 100;
 const enc = encodeURIComponent;
+
+/** A time as `2 min ago`, the exact ISO time in its title. */
+function Ago({ iso }) {
+  if (!iso) return html`<span class="muted">—</span>`;
+  return html`<time datetime=${iso} title=${iso}>${ago(iso)}</time>`;
+}
+
+/** The drift the agent put back, per object: the fields that had changed, who changed them, when. */
+function DriftCorrections({ item }) {
+  const rows = driftRows(item.objects);
+  const total = item.driftCorrections ?? 0;
+  return html`<section aria-labelledby="drift" data-testid="drift">
+    <h2 id="drift">Drift corrected <span class="muted small" data-testid="drift-total">${count(total)} ${total === 1 ? 'correction' : 'corrections'} in all</span></h2>
+    ${
+      rows.length === 0
+        ? html`<p class="muted">${total ? 'No object reports its last correction any more.' : 'None: nothing has changed what this fleet applied here.'}</p>`
+        : html`<p class="muted small">The last correction of each object: the fields that differed from Git and the field managers that had written them (values are never reported).</p>
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Drift corrected">
+              <table class="drift">
+                <thead><tr><th scope="col">Object</th><th scope="col">Changed fields</th><th scope="col">Changed by</th><th scope="col">Corrected</th></tr></thead>
+                <tbody>
+                  ${rows.map(
+                    (r) => html`<tr key=${r.key} data-drift=${`${r.kind}/${r.name}`}>
+                      <th scope="row">${r.kind} <code>${r.namespace ? `${r.namespace}/` : ''}${r.name}</code>${r.drifted ? html` <span class="badge tone-warn"><span aria-hidden="true">≠</span> drifted at the last check</span>` : ''}</th>
+                      <td><ul class="plain">${r.changes.map((c) => html`<li><code>${c}</code></li>`)}</ul></td>
+                      <td>
+                        ${
+                          r.managers.length === 0
+                            ? html`<span class="muted">not known${r.changes.includes('deleted') ? ' (a deleted object names no manager)' : ''}</span>`
+                            : html`<ul class="plain">
+                              ${r.managers.map(
+                                (m) =>
+                                  html`<li><code>${m.name}</code>${m.how ? html` <span class="muted">(${m.how})</span>` : ''}${m.at ? html` <${Ago} iso=${m.at} />` : ''}</li>`,
+                              )}
+                            </ul>`
+                        }
+                      </td>
+                      <td><${Ago} iso=${r.correctedAt} /></td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`
+    }
+  </section>`;
+}
 
 export function ClusterList() {
   const [selector, setSelector] = useState('');
@@ -177,7 +224,7 @@ export function ClusterFleetView({ fleet, cluster }) {
       <dt>Last attempted</dt><dd><${Rev} rev=${s.attemptedRevision} /></dd>
       <dt>Agent stream</dt><dd>${s.connected ? 'connected' : 'disconnected'}</dd>
       <dt>Reported</dt><dd><${Time} iso=${s.observedAt} /></dd>
-      <dt>Drift corrections</dt><dd>${count(s.driftCorrections)}</dd>
+      <dt>Drift corrections</dt><dd data-testid="drift-corrections">${count(s.driftCorrections)}</dd>
     </dl>
     <section aria-labelledby="objects">
       <h2 id="objects">Objects <span class="muted small">${count(s.objects.length)}${failed ? `, ${failed} failed` : ''}</span></h2>
@@ -202,5 +249,6 @@ export function ClusterFleetView({ fleet, cluster }) {
               </table>
             </div>`
       }
-    </section>`;
+    </section>
+    <${DriftCorrections} item=${s} />`;
 }

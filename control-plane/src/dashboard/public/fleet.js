@@ -1,22 +1,27 @@
 // Fleets: the list, and one fleet's page — conditions, errors with file and line, its stages
 // with their rollout waves, the stages × clusters matrix (paged, filtered by phase, name and
 // label selector), the promotion history, and for those who operate it (installation admins,
-// operators and admins of its project) sync, promote and roll back.
+// operators and admins of its project) sync, promote (with a preview of what it would change
+// on each cluster, before it is made) and roll back.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
 import {
   commitMessage,
   conditionTone,
   count,
+  diffLines,
   filterItems,
   haltedCluster,
   operates,
+  outcomeOf,
   PHASE_NAMES,
   patchFleet,
   patchStatus,
   phaseOf,
+  previewClusters,
   problemText,
   problemWhere,
+  promotionRevision,
   shortRev,
   waveProgress,
 } from './format.js';
@@ -112,14 +117,14 @@ export function FleetList() {
 // ---- actions ---------------------------------------------------------------------------------
 
 /** A modal dialog (the browser's own: focus kept inside, Escape closes). */
-function Dialog({ title, onClose, children }) {
+function Dialog({ title, onClose, children, wide = false }) {
   const ref = useRef(null);
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
     return () => d?.open && d.close();
   }, []);
-  return html`<dialog ref=${ref} aria-labelledby="dialog-title" onClose=${onClose}>
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : undefined} aria-labelledby="dialog-title" onClose=${onClose}>
     <h2 id="dialog-title">${title}</h2>
     ${children}
   </dialog>`;
@@ -147,11 +152,83 @@ function Refusal({ error }) {
   </div>`;
 }
 
+const CHANGE_SYMBOLS = { created: '+', changed: '~', deleted: '−', failed: '✗' };
+const CHANGE_TONES = { created: 'good', changed: 'busy', deleted: 'warn', failed: 'bad' };
+
+/** A unified diff, its + and − lines marked by class as well as by their first character. */
+function DiffText({ diff, label }) {
+  return html`<pre class="diff" tabindex="0" role="region" aria-label=${label}>${diffLines(diff).map(
+    (l) => html`<span class=${`diff-${l.kind}`}>${l.text}</span>${'\n'}`,
+  )}</pre>`;
+}
+
+function PreviewObject({ object: o }) {
+  const name = `${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+  return html`<li data-object=${`${o.kind}/${o.name}`} data-change=${o.change}>
+    <details>
+      <summary>
+        <span class=${`badge tone-${CHANGE_TONES[o.change] ?? 'idle'}`}><span aria-hidden="true">${CHANGE_SYMBOLS[o.change] ?? '?'}</span> ${o.change}</span>${' '}
+        ${o.kind} <code>${name}</code>
+      </summary>
+      ${o.message ? html`<p class="muted">${o.message}</p>` : ''}
+      ${o.changedKeys?.length ? html`<p>Keys whose values would change: ${o.changedKeys.map((k, i) => html`${i ? ', ' : ''}<code>${k}</code>`)} <span class="muted">(values are never shown)</span></p>` : ''}
+      ${o.diff ? html`<${DiffText} diff=${o.diff} label=${`diff of ${o.kind} ${name}`} />` : ''}
+    </details>
+  </li>`;
+}
+
+/** What GET /api/v1/fleets/{name}/diff answered: per cluster the outcome, the counts, and each object that would change. */
+function Preview({ preview, stage, current }) {
+  if (preview.state === 'idle') return null;
+  if (preview.state === 'loading') {
+    return html`<p class="muted" role="status" data-testid="preview-loading">
+      Comparing <code>${shortRev(preview.revision)}</code> with what runs on each cluster of ${stage}…
+    </p>`;
+  }
+  if (preview.state === 'error') {
+    return html`<${ErrorMessage} error=${preview.error} title="Could not preview the changes" />`;
+  }
+  const clusters = previewClusters(preview.answer);
+  const stale = current && current !== preview.revision;
+  return html`<section class="preview" aria-labelledby="preview-title" data-testid="preview">
+    <h3 id="preview-title">
+      If ${stage} ran <${Rev} rev=${preview.answer.revision} />${preview.from ? html` <span class="muted">(what ${preview.from} runs)</span>` : ''}
+    </h3>
+    <p class="muted small" role="status">
+      ${clusters.length === 0 ? `No cluster in ${stage}.` : `${count(clusters.length)} ${clusters.length === 1 ? 'cluster' : 'clusters'}: ${preview.answer.changed ? 'something would change or could not be compared' : 'nothing would change'}.`}
+      ${' '}A dry run by each cluster's agent; nothing was applied.
+    </p>
+    ${stale ? html`<p class="alert tone-warn">The promotion would now pin <code>${shortRev(current)}</code>: preview again to see that one.</p>` : ''}
+    ${clusters.map((c) => {
+      const o = outcomeOf(c.outcome);
+      return html`<article class="preview-cluster" data-preview-cluster=${c.cluster} data-outcome=${c.outcome} aria-labelledby=${`preview-${c.cluster}`}>
+        <h4 id=${`preview-${c.cluster}`}>
+          ${c.cluster}${' '}
+          <span class=${`badge tone-${o.tone}`}><span aria-hidden="true">${o.symbol}</span> ${o.words}</span>
+        </h4>
+        <p class="preview-counts">${c.text}${c.message ? html`: <span class="message">${c.message}</span>` : ''}</p>
+        ${
+          c.objects.length
+            ? html`<ul class="preview-objects" aria-label=${`what would change on ${c.cluster}`}>
+                ${c.objects.map((obj) => html`<${PreviewObject} key=${`${obj.kind}/${obj.namespace}/${obj.name}`} object=${obj} />`)}
+              </ul>`
+            : ''
+        }
+      </article>`;
+    })}
+  </section>`;
+}
+
 function PromoteDialog({ fleet, stage, first, onClose, onDone }) {
   const [revision, setRevision] = useState('');
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(undefined);
+  const [preview, setPreview] = useState({ state: 'idle' });
+  // An answer that arrives after the revision was changed (or a newer preview asked) is not shown.
+  const asked = useRef(0);
+  // What the API would pin: the typed revision, else what the source stage runs now.
+  const target = promotionRevision(fleet, stage.name, revision);
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
@@ -169,8 +246,23 @@ function PromoteDialog({ fleet, stage, first, onClose, onDone }) {
       setBusy(false);
     }
   };
+  const runPreview = async () => {
+    const { revision: rev, from } = target;
+    if (!rev) return;
+    const n = ++asked.current;
+    setPreview({ state: 'loading', revision: rev, from });
+    try {
+      const answer = await api(
+        'GET',
+        `/api/v1/fleets/${enc(fleet.name)}/diff?revision=${enc(rev)}&stage=${enc(stage.name)}`,
+      );
+      if (n === asked.current) setPreview({ state: 'done', revision: rev, from, answer });
+    } catch (err) {
+      if (n === asked.current) setPreview({ state: 'error', revision: rev, from, error: err });
+    }
+  };
   const source = stage.requires ? `what ${stage.requires} runs` : 'what the stage before runs';
-  return html`<${Dialog} title=${`Promote ${stage.name}`} onClose=${onClose}>
+  return html`<${Dialog} title=${`Promote ${stage.name}`} onClose=${onClose} wide=${preview.state !== 'idle'}>
     <form onSubmit=${submit}>
       <p class="muted">
         A commit to <code>${fleet.branch}</code> pinning stage <strong>${stage.name}</strong> in fleet.yaml${
@@ -181,14 +273,22 @@ function PromoteDialog({ fleet, stage, first, onClose, onDone }) {
       </p>
       <label for="promote-revision">Revision${first ? '' : html` <span class="muted">(optional: ${source})</span>`}</label>
       <input id="promote-revision" value=${revision} required=${first} spellcheck="false" autocomplete="off"
-        onInput=${(e) => setRevision(e.currentTarget.value)} />
+        onInput=${(e) => {
+          setRevision(e.currentTarget.value);
+          asked.current++;
+          setPreview({ state: 'idle' });
+        }} />
       <label for="promote-reason">Reason <span class="muted">(optional, in the commit message)</span></label>
       <textarea id="promote-reason" rows="2" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)}></textarea>
       <${Refusal} error=${error} />
       <div class="buttons">
         <button type="submit" class="primary" disabled=${busy}>${busy ? 'Promoting…' : `Promote ${stage.name}`}</button>
+        <button type="button" onClick=${runPreview} disabled=${!target.revision || preview.state === 'loading'}
+          aria-describedby=${target.revision ? undefined : 'preview-needs'}>Preview changes</button>
         <button type="button" onClick=${onClose}>Cancel</button>
       </div>
+      ${target.revision ? '' : html`<p id="preview-needs" class="muted small">Type a revision to preview what it would change.</p>`}
+      <${Preview} preview=${preview} stage=${stage.name} current=${target.revision} />
     </form>
   <//>`;
 }

@@ -215,3 +215,107 @@ export function operates(caller, fleet) {
   const inProject = fleet?.project ? caller?.projects?.[fleet.project] : undefined;
   return inProject === 'operator' || inProject === 'admin';
 }
+
+// ---- drift and previews ------------------------------------------------------------------------
+
+/**
+ * A field manager as the agent reports it (`kubectl-patch (Update) at <ISO time>`): its name,
+ * how it wrote (operation and subresource) and when; the text as the name when it is not that shape.
+ */
+export function parseManager(text = '') {
+  const m = /^(.*?)(?: \(([^)]*)\))?(?: at (\S+))?$/.exec(text);
+  const name = m?.[1] || text;
+  return { name, how: m?.[2] ?? '', at: m?.[3] ?? '' };
+}
+
+/** The objects of a status item that have had drift corrected, the latest correction first. */
+export function driftRows(objects = []) {
+  return objects
+    .filter((o) => o.lastDrift)
+    .map((o) => ({
+      key: `${o.apiVersion}/${o.kind}/${o.namespace}/${o.name}`,
+      kind: o.kind,
+      namespace: o.namespace,
+      name: o.name,
+      drifted: Boolean(o.drifted),
+      changes: o.lastDrift.changes ?? [],
+      managers: (o.lastDrift.managers ?? []).map(parseManager),
+      correctedAt: o.lastDrift.correctedAt,
+    }))
+    .sort((a, b) => (Date.parse(b.correctedAt) || 0) - (Date.parse(a.correctedAt) || 0));
+}
+
+/**
+ * The revision a promotion into `stageName` would pin, as the API picks it: the one typed, else
+ * the revision of the stage it requires (or the stage before it). `from` names that stage; null
+ * revision when there is none to take (a first stage with nothing typed).
+ */
+export function promotionRevision(fleet, stageName, typed = '') {
+  const chosen = typed.trim();
+  if (chosen) return { revision: chosen, from: null };
+  const stages = fleet?.stages ?? [];
+  const i = stages.findIndex((s) => s.name === stageName);
+  const from = i < 0 ? undefined : (stages[i].requires ?? stages[i - 1]?.name);
+  const source = stages.find((s) => s.name === from);
+  return { revision: source?.revision ?? null, from: source ? from : null };
+}
+
+const CHANGE_ORDER = ['changed', 'created', 'deleted', 'failed', 'unchanged'];
+
+/** A diff answer's counts in words, the non-zero ones in a fixed order: `2 changed, 1 unchanged`. */
+export function summaryText(summary = {}) {
+  const parts = CHANGE_ORDER.filter((c) => summary[c] > 0).map((c) => `${count(summary[c])} ${c}`);
+  return parts.length ? parts.join(', ') : 'no objects';
+}
+
+const OUTCOMES = {
+  compared: { symbol: '✓', tone: 'good', words: 'compared' },
+  'not-connected': { symbol: '○', tone: 'idle', words: 'not connected' },
+  'timed-out': { symbol: '⧗', tone: 'warn', words: 'timed out' },
+  'render-failed': { symbol: '✗', tone: 'bad', words: 'render failed' },
+  failed: { symbol: '✗', tone: 'bad', words: 'failed' },
+};
+export const outcomeOf = (outcome) => OUTCOMES[outcome] ?? { symbol: '?', tone: 'idle', words: outcome };
+
+/**
+ * Per cluster of a diff answer (GET /api/v1/fleets/{name}/diff): the outcome, the counts in
+ * words, and the objects that would change (unchanged ones are only counted), by kind and name.
+ */
+export function previewClusters(answer) {
+  return (answer?.clusters ?? [])
+    .map((c) => ({
+      cluster: c.cluster,
+      stage: c.stage,
+      outcome: c.outcome,
+      message: c.message,
+      summary: c.summary,
+      text: c.outcome === 'compared' ? summaryText(c.summary) : outcomeOf(c.outcome).words,
+      objects: (c.objects ?? [])
+        .filter((o) => o.change !== 'unchanged')
+        .sort(
+          (a, b) =>
+            CHANGE_ORDER.indexOf(a.change) - CHANGE_ORDER.indexOf(b.change) ||
+            `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`),
+        ),
+    }))
+    .sort((a, b) => a.cluster.localeCompare(b.cluster));
+}
+
+/**
+ * The lines of a unified diff, each with what it is: `file` (the ---/+++ header, only before the
+ * first hunk: after it, `---` is a removed line that began with `--`), `hunk`, `add`, `del` or `same`.
+ */
+export function diffLines(diff = '') {
+  const lines = diff.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let inHunk = false;
+  return lines.map((text) => {
+    if (text.startsWith('@@')) {
+      inHunk = true;
+      return { text, kind: 'hunk' };
+    }
+    if (!inHunk && /^(---|\+\+\+)( |\t|$)/.test(text)) return { text, kind: 'file' };
+    const kind = text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : 'same';
+    return { text, kind };
+  });
+}
