@@ -362,6 +362,27 @@ describe('the dashboard, in a real browser', () => {
     );
     // Only field paths: the value typed into the cluster is nowhere on the page.
     assert.doesNotMatch(await admin.locator('main').innerText(), /tampered/);
+    // The reports that got it here, newest first, as the API keeps them (the agent may have sent
+    // more since the page loaded: the page's rows are among the API's, in the same order).
+    const rows = admin.locator('table.reports tbody tr');
+    await rows.nth(1).waitFor();
+    const shown = (await rows.allInnerTexts()).map((t) => t.split('\t').map((c) => c.trim()));
+    const reports = (
+      await cp.api<{ items: { sequence: number; phase: string }[] }>(
+        'GET',
+        `/api/v1/fleets/${fleet}/clusters/${dev}/reports`,
+      )
+    ).body.items;
+    const bySequence = new Map(reports.map((r) => [String(r.sequence), r.phase]));
+    for (const [sequence, phase] of shown) {
+      assert.ok(phase?.endsWith(bySequence.get(sequence ?? '') ?? '?'), `report ${sequence}: ${phase}`);
+    }
+    const sequences = shown.map(([sequence]) => Number(sequence));
+    assert.deepEqual(
+      sequences,
+      [...sequences].sort((a, b) => b - a),
+      'newest first',
+    );
     await shot(admin, '05b-drift-corrected');
   });
 

@@ -203,6 +203,11 @@ export function ClusterFleetView({ fleet, cluster }) {
     [fleet, cluster],
     (e) => e.fleet === fleet && (!e.cluster || e.cluster === cluster),
   );
+  const reports = useLive(
+    () => api('GET', `/api/v1/fleets/${enc(fleet)}/clusters/${enc(cluster)}/reports`),
+    [fleet, cluster],
+    (e) => e.fleet === fleet && e.cluster === cluster && e.type === 'StatusChanged',
+  );
   const s = status.data;
   const crumbs = html`<nav aria-label="Breadcrumb" class="crumbs">
     <a href="#/">Fleets</a> <span aria-hidden="true">/</span> <a href=${href('fleets', fleet)}>${fleet}</a>${' '}
@@ -250,5 +255,38 @@ export function ClusterFleetView({ fleet, cluster }) {
             </div>`
       }
     </section>
-    <${DriftCorrections} item=${s} />`;
+    <${DriftCorrections} item=${s} />
+    <${Reports} reports=${reports} />`;
+}
+
+/** The cluster's last reports for the fleet, newest first: how it got where it is. */
+function Reports({ reports }) {
+  const items = reports.data?.items;
+  return html`<section aria-labelledby="reports">
+    <h2 id="reports">Reports <span class="muted small">${items ? `the last ${count(items.length)}` : ''}</span></h2>
+    <${ErrorMessage} error=${reports.error} title="Could not load the reports" />
+    ${
+      !items
+        ? !reports.error && html`<${Loading} what="the reports" />`
+        : items.length === 0
+          ? html`<p class="muted">No report yet.</p>`
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Reports">
+              <table class="reports">
+                <thead><tr><th scope="col">#</th><th scope="col">Phase</th><th scope="col">Applied</th><th scope="col">Objects</th><th scope="col">Observed</th><th scope="col">Message</th></tr></thead>
+                <tbody>
+                  ${items.map(
+                    (r) => html`<tr data-report=${r.sequence} class=${r.phase === 'Failed' ? 'row-bad' : ''}>
+                      <th scope="row">${r.sequence}</th>
+                      <td><${PhaseBadge} phase=${r.phase} /></td>
+                      <td><${Rev} rev=${r.appliedRevision} /></td>
+                      <td>${count(r.objects)}${r.failedObjects ? `, ${r.failedObjects} failed` : ''}</td>
+                      <td><${Time} iso=${r.observedAt} /></td>
+                      <td>${r.message}</td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`
+    }
+  </section>`;
 }
