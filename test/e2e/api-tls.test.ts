@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '@gitfleet/control-plane';
 import { loadOrGenerateTls } from '../../control-plane/src/grpc/server.ts';
+import { startBrowser } from '../src/browser.ts';
 import { startTestControlPlane, type TestControlPlane } from '../src/control-plane.ts';
 import { environmentFromEnv } from '../src/environment.ts';
 import { tempDir } from '../src/process.ts';
@@ -63,6 +64,31 @@ test('answers over HTTPS to a client that trusts its certificate, tokens still r
   assert.equal((await get('/api/v1/clusters')).status, 401);
   const listed = await get('/api/v1/clusters', cp.adminToken);
   assert.equal(listed.status, 200, listed.body);
+});
+
+test('the dashboard over the same HTTPS: a browser trusting the certificate signs in with a token', async () => {
+  const browser = await startBrowser({ trustCertificate: caPem });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => void errors.push(err.message));
+    await page.goto(`https://127.0.0.1:${port}/`);
+    await page.getByLabel('API token').fill(cp.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('caller').waitFor();
+    assert.match(await page.getByTestId('caller').innerText(), /alice\s*admin/);
+    // The live event stream too (it is a fetch of its own).
+    await page.locator('[data-testid="stream"][data-state="live"]').waitFor();
+    assert.deepEqual(errors, []);
+    assert.ok(
+      browser.requests.every(
+        (url) => url.startsWith(`https://127.0.0.1:${port}/`) || url.startsWith('data:'),
+      ),
+      browser.requests.join('\n'),
+    );
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a plain-HTTP client gets no API', async () => {

@@ -2,6 +2,7 @@
 // (scripts/setup.sh installs it; nothing is downloaded), driven by playwright-core, with a
 // fresh profile directory that is removed on close. Every request a page makes is recorded,
 // so a test can check that the dashboard talks to no host but the control plane.
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { tempDir } from './process.ts';
@@ -30,6 +31,14 @@ export interface TestBrowser {
 
 export interface BrowserOptions {
   viewport?: { width: number; height: number };
+  /** A server certificate (PEM) the browser trusts, by its public key: an HTTPS control plane. */
+  trustCertificate?: string;
+}
+
+/** Chromium's pin of a certificate: the base64 SHA-256 of its SubjectPublicKeyInfo. */
+function spkiPin(pem: string): string {
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
 }
 
 // Playwright kills the browsers it launched when this process exits; their profiles go too.
@@ -50,7 +59,9 @@ export async function startBrowser(options: BrowserOptions = {}): Promise<TestBr
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: options.trustCertificate
+        ? [...FLAGS, `--ignore-certificate-errors-spki-list=${spkiPin(options.trustCertificate)}`]
+        : FLAGS,
       viewport: options.viewport ?? { width: 1400, height: 1000 },
       // Playwright's own browser handling of SIGINT etc. would race with the test runner's.
       handleSIGINT: false,
