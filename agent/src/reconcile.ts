@@ -18,7 +18,14 @@
 // any that was waiting; the newest wins. Between passes the fleet is watched for health
 // (while Progressing) and for drift (on an interval), and drift is corrected by applying the
 // same desired state again.
-import { Action, type FleetStatus, Health, type ObjectStatus, phaseToProto } from '@gitfleet/proto';
+import {
+  actionToProto,
+  type FleetStatus,
+  Health,
+  healthToProto,
+  type ObjectStatus,
+  phaseToProto,
+} from '@gitfleet/proto';
 import type { ApplySettings, Phase } from '@gitfleet/proto/core';
 import type { Logger } from 'pino';
 import { type Applier, applyOptionsWithDefaults } from './apply/apply.ts';
@@ -29,7 +36,7 @@ import { type Hook, type HookPhase, runHooks, splitHooks } from './apply/hooks.t
 import { stageOf } from './apply/sort.ts';
 import { readHealth } from './apply/wait.ts';
 import type { DesiredState } from './connection/inbound.ts';
-import { aggregateHealth, type HealthStatus, type ObjectHealth } from './health/health.ts';
+import { aggregateHealth, type ObjectHealth } from './health/health.ts';
 import { diffInventory } from './inventory/diff.ts';
 import type { InventoryStore } from './inventory/store.ts';
 import { formatRef, type KubeObject, type ObjectRef, refKey, refOf } from './objects.ts';
@@ -314,7 +321,7 @@ export class FleetRunner {
       const current = this.#objects.get(key) ?? toObjectStatus({ ref: h.ref, action: 'unchanged' });
       this.#objects.set(key, {
         ...current,
-        health: HEALTH[h.health.status],
+        health: healthToProto(h.health.status),
         reason: h.health.reason,
         message: h.health.message,
       });
@@ -449,31 +456,13 @@ export function healthCheckDue(
   return sinceLastMs >= every - 50;
 }
 
-const ACTION: Record<ChangeSetEntry['action'], Action> = {
-  created: Action.ACTION_CREATED,
-  configured: Action.ACTION_CONFIGURED,
-  unchanged: Action.ACTION_UNCHANGED,
-  deleted: Action.ACTION_DELETED,
-  failed: Action.ACTION_FAILED,
-  skipped: Action.ACTION_SKIPPED,
-};
-
-const HEALTH: Record<HealthStatus, Health> = {
-  Current: Health.HEALTH_CURRENT,
-  InProgress: Health.HEALTH_IN_PROGRESS,
-  Failed: Health.HEALTH_FAILED,
-  Terminating: Health.HEALTH_TERMINATING,
-  NotFound: Health.HEALTH_NOT_FOUND,
-  Unknown: Health.HEALTH_UNKNOWN,
-};
-
 function toObjectStatus(e: Pick<ChangeSetEntry, 'ref' | 'action' | 'reason' | 'message'>): ObjectStatus {
   return {
     apiVersion: e.ref.group ? `${e.ref.group}/${e.ref.version}` : e.ref.version,
     kind: e.ref.kind,
     namespace: e.ref.namespace,
     name: e.ref.name,
-    action: ACTION[e.action],
+    action: actionToProto(e.action),
     health: Health.HEALTH_UNKNOWN,
     reason: e.reason ?? '',
     message: e.message ?? '',

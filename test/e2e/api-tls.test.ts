@@ -76,7 +76,7 @@ test('the dashboard over the same HTTPS: a browser trusting the certificate sign
     await page.getByLabel('API token').fill(cp.adminToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('caller').waitFor();
-    assert.match(await page.getByTestId('caller').innerText(), /alice\s*admin/);
+    assert.match(String(await page.getByTestId('caller').textContent()), /alice\s*admin/);
     // The live event stream too (it is a fetch of its own).
     await page.locator('[data-testid="stream"][data-state="live"]').waitFor();
     assert.deepEqual(errors, []);

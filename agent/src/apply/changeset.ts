@@ -2,19 +2,13 @@
 // reports (per-object results with reasons) and what the logs print, so it holds no errors
 // or live objects, only what survives serialization.
 
+import { OBJECT_ACTIONS, type ObjectAction } from '@gitfleet/proto/core';
 import type { ObjectRef } from '../objects.ts';
 import { formatRef } from '../objects.ts';
 
-export type ChangeAction = 'created' | 'configured' | 'unchanged' | 'deleted' | 'failed' | 'skipped';
-
-export const CHANGE_ACTIONS: readonly ChangeAction[] = [
-  'created',
-  'configured',
-  'unchanged',
-  'deleted',
-  'failed',
-  'skipped',
-];
+/** The words for what happened to an object, shared with the control plane. */
+export type ChangeAction = ObjectAction;
+export const CHANGE_ACTIONS: readonly ChangeAction[] = OBJECT_ACTIONS;
 
 export interface ChangeSetEntry {
   ref: ObjectRef;

@@ -5,17 +5,10 @@
 //   Terminating  it is being deleted
 //   NotFound     it is not in the cluster (set by the IO layer, which looked)
 //   Unknown      its status cannot be read
+import { OBJECT_HEALTHS, type ObjectHealth } from '@gitfleet/proto/core';
 
-export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
-
-export const HEALTH_STATUSES: readonly HealthStatus[] = [
-  'Current',
-  'InProgress',
-  'Failed',
-  'Terminating',
-  'NotFound',
-  'Unknown',
-];
+export type HealthStatus = ObjectHealth;
+export const HEALTH_STATUSES: readonly HealthStatus[] = OBJECT_HEALTHS;
 
 export interface HealthResult {
   status: HealthStatus;

@@ -1,9 +1,15 @@
 // Status reports from agents, whichever way they arrive (a ReportStatus call or a report on
 // the Connect stream): validated, converted to what the status store keeps, and durably
 // enqueued before anything is acknowledged.
-import { Action, type FleetStatus, Health, type ObjectStatus, phaseFromProto } from '@gitfleet/proto';
+import {
+  actionFromProto,
+  type FleetStatus,
+  healthFromProto,
+  type ObjectStatus,
+  phaseFromProto,
+} from '@gitfleet/proto';
 import type { StatusIngestion } from '../status/ingest.ts';
-import type { ClusterFleetStatus, ObjectAction, ObjectHealth } from '../status/types.ts';
+import type { ClusterFleetStatus } from '../status/types.ts';
 import { inSpan } from '../telemetry.ts';
 import { invalidArgument, redisUnavailable } from './service-error.ts';
 import { reportProblem } from './validate.ts';
@@ -26,22 +32,6 @@ export function acceptReport(
   );
 }
 
-const ACTIONS: Record<number, ObjectAction> = {
-  [Action.ACTION_CREATED]: 'created',
-  [Action.ACTION_CONFIGURED]: 'configured',
-  [Action.ACTION_UNCHANGED]: 'unchanged',
-  [Action.ACTION_DELETED]: 'deleted',
-  [Action.ACTION_FAILED]: 'failed',
-  [Action.ACTION_SKIPPED]: 'skipped',
-};
-const HEALTHS: Record<number, ObjectHealth> = {
-  [Health.HEALTH_CURRENT]: 'Current',
-  [Health.HEALTH_IN_PROGRESS]: 'InProgress',
-  [Health.HEALTH_FAILED]: 'Failed',
-  [Health.HEALTH_TERMINATING]: 'Terminating',
-  [Health.HEALTH_NOT_FOUND]: 'NotFound',
-};
-
 export function toClusterFleetStatus(cluster: string, sequence: number, s: FleetStatus): ClusterFleetStatus {
   return {
     cluster,
@@ -58,8 +48,8 @@ export function toClusterFleetStatus(cluster: string, sequence: number, s: Fleet
       kind: o.kind,
       namespace: o.namespace,
       name: o.name,
-      action: ACTIONS[o.action] ?? 'unknown',
-      health: HEALTHS[o.health] ?? 'Unknown',
+      action: actionFromProto(o.action) ?? 'unknown',
+      health: healthFromProto(o.health) ?? 'Unknown',
       reason: o.reason,
       message: o.message,
       drifted: o.drifted,

@@ -1,15 +1,9 @@
 // The status of one fleet on one cluster, as stored and served by the API. Phases and
 // actions are words (not protobuf numbers) because this is what people and scripts read.
-import type { Phase } from '@gitfleet/proto/core';
-export type ObjectAction =
-  | 'created'
-  | 'configured'
-  | 'unchanged'
-  | 'deleted'
-  | 'failed'
-  | 'skipped'
-  | 'unknown';
-export type ObjectHealth = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
+import type { ObjectAction as CoreObjectAction, ObjectHealth, Phase } from '@gitfleet/proto/core';
+/** What happened to an object; 'unknown' for an action a newer agent reports that this one does not know. */
+export type ObjectAction = CoreObjectAction | 'unknown';
+export type { ObjectHealth };
 
 export interface ObjectResult {
   apiVersion: string;

@@ -19,4 +19,5 @@ export {
   PRUNE_OPT_OUT_ANNOTATION,
   PRUNE_OPT_OUT_VALUE,
 } from './labels.ts';
+export { OBJECT_ACTIONS, OBJECT_HEALTHS, type ObjectAction, type ObjectHealth } from './object.ts';
 export { PHASES, type Phase } from './phase.ts';
