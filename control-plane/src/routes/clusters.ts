@@ -12,9 +12,7 @@ import {
   SELECTOR_PATTERN,
 } from '../fleet/labels.ts';
 import { type Registration, validateClusterName, validateLabels } from '../registry/clusters.ts';
-import { listOf, nameParam, REFUSAL } from './input.ts';
-
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+import { DNS_LABEL, listOf, nameParam, REFUSAL } from './input.ts';
 
 const labels = {
   type: 'object',
@@ -236,11 +234,16 @@ export function clusterRoutes(app: FastifyInstance, cp: ControlPlane): void {
       if (request.access && !request.access.seesCluster(cluster)) {
         throw notFound('ClusterNotFound', `cluster ${cluster.name} is not registered`);
       }
-      const specs = new Map((await cp.fleets.specs()).map((f) => [f.name, f]));
-      const fleets = (await cp.ingestion.ofCluster(cluster.name)).filter((f) => {
-        const spec = specs.get(f.fleet);
-        return !request.access || !spec || request.access.fleetRole(spec);
-      });
+      const access = request.access;
+      let fleets = await cp.ingestion.ofCluster(cluster.name);
+      // Only a caller that does not see everything needs the fleets' projects.
+      if (access && !access.global) {
+        const specs = new Map((await cp.fleets.specs()).map((f) => [f.name, f]));
+        fleets = fleets.filter((f) => {
+          const spec = specs.get(f.fleet);
+          return !spec || access.fleetRole(spec);
+        });
+      }
       return {
         ...cluster,
         fleets: fleets.map(({ objects, ...summary }) => ({ ...summary, objectCount: objects.length })),

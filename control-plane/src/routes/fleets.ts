@@ -6,9 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { notFound } from '../errors.ts';
 import { type CreateFleetInput, FleetService, type UpdateFleetInput } from '../fleets/service.ts';
-import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
+import { DNS_LABEL, httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
 
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const when = { type: ['string', 'null'] } as const;
 const revision = { type: ['string', 'null'], description: 'A commit id' } as const;
 

@@ -46,7 +46,7 @@ export interface ErrorBody {
 }
 
 /** Status and body of a known error; undefined for anything unexpected. */
-export function httpErrorOf(err: unknown): { status: number; body: ErrorBody } | undefined {
+function httpErrorOf(err: unknown): { status: number; body: ErrorBody } | undefined {
   if (err instanceof HttpRefusal) return { status: err.status, body: bodyOf(err) };
   if (err instanceof DomainError) return { status: HTTP_STATUS[err.code], body: bodyOf(err) };
   if (err instanceof FleetError) {
@@ -112,7 +112,7 @@ function answerOf(
 }
 
 /** The body of every error answer. */
-export const errorSchema = {
+const errorSchema = {
   type: 'object',
   required: ['code', 'message'],
   properties: {

@@ -14,13 +14,16 @@ export const MAX_PARAM_LENGTH = 100;
 
 const DNS_LABEL_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
 
+/** A name of the API (cluster, fleet, project, token, target): a DNS label. */
+export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
 /** `{name}` in a path: a cluster or fleet name, which are DNS labels. */
 export const nameParam = {
   type: 'object',
   properties: {
     name: {
       type: 'string',
-      pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+      pattern: DNS_LABEL,
       description: DNS_LABEL_RULE,
     },
   },

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { DomainError } from '../errors.ts';
 import { TARGET_TYPES, type TargetType } from '../notifications/targets.ts';
-import { httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
+import { DNS_LABEL, httpUrlPattern, listOf, nameParam, REFUSAL } from './input.ts';
 
 const when = { type: ['string', 'null'] } as const;
 
@@ -95,7 +95,7 @@ const notificationRoutes: FastifyPluginAsync<{ cp: ControlPlane }> = async (app,
           properties: {
             name: {
               type: 'string',
-              pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+              pattern: DNS_LABEL,
               description: "1-63 lowercase letters, digits and '-'",
               [REFUSAL]: "target name {value} is not valid: use 1-63 lowercase letters, digits and '-'",
             },

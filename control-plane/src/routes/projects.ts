@@ -6,9 +6,8 @@ import type { ControlPlane } from '../control-plane.ts';
 import { conflict, notFound } from '../errors.ts';
 import type { Project } from '../fleet/index.ts';
 import { SELECTOR_PATTERN } from '../fleet/labels.ts';
-import { listOf, nameParam, REFUSAL } from './input.ts';
+import { DNS_LABEL, listOf, nameParam, REFUSAL } from './input.ts';
 
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const patterns = (description: string, pattern: string) =>
   ({
     type: 'array',

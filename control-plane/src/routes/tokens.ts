@@ -3,7 +3,7 @@
 // Admins only, reading included: names and creators say who automates what.
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-import { listOf, nameParam, REFUSAL } from './input.ts';
+import { DNS_LABEL, listOf, nameParam, REFUSAL } from './input.ts';
 
 const DAY = 86_400;
 
@@ -40,7 +40,7 @@ export function tokenRoutes(app: FastifyInstance, cp: ControlPlane): void {
           properties: {
             name: {
               type: 'string',
-              pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+              pattern: DNS_LABEL,
               [REFUSAL]: "token name {value} is not valid: use 1-63 lowercase letters, digits and '-'",
             },
             role: {
