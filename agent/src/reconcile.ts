@@ -357,22 +357,7 @@ export class FleetRunner {
     // Counted before anything is reported: a health check running beside the correction may
     // report Ready first, and that report must carry the count too.
     this.#driftCorrections += report.drifted.length;
-    for (const d of report.drifted) {
-      const key = refKey(d.ref);
-      const current = this.#objects.get(key) ?? toObjectStatus({ ref: d.ref, action: 'unchanged' });
-      this.#objects.set(key, {
-        ...current,
-        drifted: true,
-        reason: d.reason,
-        message:
-          d.reason === 'Deleted'
-            ? 'deleted out of band; restored'
-            : `changed out of band (${d.changes.join(', ')}${d.managers.length ? ` by ${d.managers.join(', ')}` : ''}); restored`,
-        driftChanges: d.changes,
-        driftManagers: d.managers,
-        driftCorrectedAtUnixMs: Date.now(),
-      });
-    }
+    for (const d of report.drifted) this.#markCorrected(d);
     this.#set(
       'Drifted',
       `${report.drifted.length} object(s) changed out of band: ${report.drifted.map((d) => formatRef(d.ref)).join(', ')}`,
@@ -387,6 +372,13 @@ export class FleetRunner {
       fleet: this.fleet,
       force: held.options.force,
     });
+    // An object deleted after the check read it was still restored by this apply, which had
+    // to create it: that is a correction too, and is counted and shown as one.
+    const seen = new Set(report.drifted.map((d) => refKey(d.ref)));
+    const restored = changes.entries.filter((e) => e.action === 'created' && !seen.has(refKey(e.ref)));
+    this.#driftCorrections += restored.length;
+    for (const e of restored)
+      this.#markCorrected({ ref: e.ref, reason: 'Deleted', changes: ['deleted'], managers: [] });
     const failed = changes.entries.filter((e) => e.action === 'failed');
     if (failed.length > 0) {
       this.#set(
@@ -396,7 +388,25 @@ export class FleetRunner {
     } else {
       await this.checkHealth();
     }
-    return report.drifted.length;
+    return report.drifted.length + restored.length;
+  }
+
+  /** Records in the object's status that it was changed out of band and restored. */
+  #markCorrected(d: { ref: ObjectRef; reason: string; changes: string[]; managers: string[] }): void {
+    const key = refKey(d.ref);
+    const current = this.#objects.get(key) ?? toObjectStatus({ ref: d.ref, action: 'unchanged' });
+    this.#objects.set(key, {
+      ...current,
+      drifted: true,
+      reason: d.reason,
+      message:
+        d.reason === 'Deleted'
+          ? 'deleted out of band; restored'
+          : `changed out of band (${d.changes.join(', ')}${d.managers.length ? ` by ${d.managers.join(', ')}` : ''}); restored`,
+      driftChanges: d.changes,
+      driftManagers: d.managers,
+      driftCorrectedAtUnixMs: Date.now(),
+    });
   }
 
   /** The fleet no longer targets this cluster: prune what it applied (honouring opt-outs). */
