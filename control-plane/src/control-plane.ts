@@ -25,6 +25,7 @@ import { FleetLeases } from './reconcile/lease.ts';
 import { FleetReconciler } from './reconcile/reconciler.ts';
 import { ClusterRegistry } from './registry/clusters.ts';
 import { SourceRenderer } from './render/renderer.ts';
+import { SharedRenderCache } from './render/shared-cache.ts';
 import { StatusIngestion } from './status/ingest.ts';
 import { isRedisUnavailable, logAvailability } from './store/availability.ts';
 import { type BullConnection, bullConnection, bullPrefix, bullQueueConnection } from './store/bull.ts';
@@ -62,6 +63,8 @@ const BUNDLE_GC_INTERVAL_MS = 3600_000;
 // How often rollouts are checked for a passed progressDeadline. Deadlines are minutes; a few
 // seconds late is fine, and the check itself only reads fleet states.
 const DEADLINE_CHECK_MS = 5_000;
+// A shared render nobody asked for in this long is dropped; the next pass renders it again.
+const RENDER_CACHE_TTL_SECONDS = 7 * 24 * 3600;
 
 export class ControlPlane {
   readonly config: Config;
@@ -150,6 +153,12 @@ export class ControlPlane {
       readLimits: { maxFileBytes: config.gitMaxFileBytes, maxTotalBytes: config.gitMaxFleetBytes },
       concurrency: config.renderConcurrency,
       capabilities: (digest) => this.registry.capabilities(digest),
+      shared: new SharedRenderCache(this.redis, {
+        resultKey: k.render,
+        lockKey: k.renderLock,
+        ttlSeconds: RENDER_CACHE_TTL_SECONDS,
+        lockMs: config.renderTimeoutSeconds * 1000 + 5000,
+      }),
       limits: {
         timeoutMs: config.renderTimeoutSeconds * 1000,
         maxMemoryBytes: config.renderMaxMemoryMb * 2 ** 20,

@@ -322,7 +322,17 @@ describe('Redis Cluster: the full loop, every key slot-correct', () => {
     assert.deepEqual(
       [...kinds].filter(
         (k) =>
-          !['clusters', 'fleets', 'fleet', 'bundle', 'capabilities', 'bootstrap', 'events'].includes(k ?? ''),
+          ![
+            'clusters',
+            'fleets',
+            'fleet',
+            'bundle',
+            'capabilities',
+            'render',
+            'render-lock',
+            'bootstrap',
+            'events',
+          ].includes(k ?? ''),
       ),
       [],
       `untagged keys of known kinds only: ${[...kinds]}`,

@@ -104,3 +104,56 @@ test('with two replicas, each repository is fetched once per poll interval', asy
     `${fetches} fetches in ${seconds} s for 2 fleets: polled once per interval, not per replica`,
   );
 });
+
+/** One sample of a replica's /metrics, by its full name with labels. */
+async function metric(cp: TestControlPlane, sample: string): Promise<number> {
+  const res = await cp.app.inject({ method: 'GET', url: '/metrics' });
+  const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+  assert.ok(line, `/metrics has ${sample}`);
+  return Number(line.slice(sample.length + 1));
+}
+
+test('a Helm render made by one replica is the render of every replica: randAlphaNum stays stable as passes move', async () => {
+  const repo = `helm-${id}`;
+  await git.createRepo(repo, {
+    'fleet.yaml': `helm:\n  chart: ./chart\n  namespace: default\n${fleetYaml}`,
+    'chart/Chart.yaml': 'apiVersion: v2\nname: random\nversion: 0.1.0\n',
+    'chart/templates/token.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: token-{{ .Release.Name }} }\ndata: { token: {{ randAlphaNum 24 | quote }} }\n',
+  });
+  const helmRuns = async () =>
+    (await metric(a, 'gitfleet_renders_total{tool="helm"}')) +
+    (await metric(b, 'gitfleet_renders_total{tool="helm"}'));
+  const runsBefore = await helmRuns();
+  const reg = await a.api<{ bootstrapToken: string }>('POST', '/api/v1/clusters', {
+    name: `h-${id}`,
+    labels: { replicas: id },
+  });
+  const { credential } = await registerAgent(b.grpcClient(), reg.body.bootstrapToken);
+  const agent = openStream(b.grpcClient(), credential);
+  const created = await a.api<{ errors: unknown[] }>('POST', '/api/v1/fleets', {
+    name: repo,
+    repo: git.repoUrl(repo),
+    credentials: { username: git.username, password: git.password },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.deepEqual(created.body.errors, []);
+  const first = await agent.waitFor('the chart rendered', () => agent.desired.find((d) => d.fleet === repo));
+
+  // Passes of this fleet run on whichever replica asks first (and the pollers ask every
+  // second): ask both until each has run one that looked the render up.
+  const sharedHits = (cp: TestControlPlane) => metric(cp, 'gitfleet_render_cache_hits_total{cache="shared"}');
+  const deadline = Date.now() + 30_000;
+  while ((await sharedHits(a)) + (await sharedHits(b)) === 0) {
+    assert.ok(Date.now() < deadline, 'no replica took the render from the shared cache in 30 s');
+    await Promise.all([
+      a.api('POST', `/api/v1/fleets/${repo}/sync`),
+      b.api('POST', `/api/v1/fleets/${repo}/sync`),
+    ]);
+  }
+  assert.equal(await helmRuns(), runsBefore + 1, 'helm ran once for one input, across both replicas');
+  await sleep(1500);
+  const digests = new Set(agent.desired.filter((d) => d.fleet === repo).map((d) => d.digest));
+  assert.deepEqual([...digests], [first.digest], 'the agent was never sent another random output');
+  agent.stream.cancel();
+});

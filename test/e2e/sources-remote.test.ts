@@ -292,6 +292,72 @@ dependencies:
     );
   });
 
+  it('builds a dependency from an OCI registry that needs the fleet chart credentials', async () => {
+    const depFleet = `ocideps-${id}`;
+    const depNamespace = `ocideps-${id}`;
+    await pushChart(env.oci, chartDir, { name: chartName, version: '6.14.1' });
+    const head = await git.createRepo(depFleet, {
+      'fleet.yaml': `helm:
+  chart: ./umbrella
+  namespace: ${depNamespace}
+  plainHttp: true
+  values:
+    web: { fullnameOverride: ociweb, replicaCount: 1 }
+stages:
+  - name: dev
+    selector: { matchLabels: { remote: "${id}", env: dev } }
+`,
+      'umbrella/Chart.yaml': `apiVersion: v2
+name: umbrella
+version: 1.0.0
+dependencies:
+  - name: ${chartName}
+    alias: web
+    version: "6.14.1"
+    repository: ${env.oci.url}/charts
+`,
+    });
+    const created = await cp.api<FleetView>('POST', '/api/v1/fleets', {
+      name: depFleet,
+      repo: git.repoUrl(depFleet),
+      credentials: { username: git.username, password: git.password },
+      chartCredentials: { username: env.oci.username, password: env.oci.password },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.errors, []);
+    await readyAt(depFleet, devName, head);
+    const label = await kubectlFor(dev.kubeconfig)([
+      'get',
+      'deployment',
+      'ociweb',
+      '-n',
+      depNamespace,
+      '-o',
+      "jsonpath={.metadata.labels['helm\\.sh/chart']}",
+    ]);
+    assert.equal(label, 'web-6.14.1');
+
+    // Without the registry's password the dependency cannot be fetched: a fleet error that
+    // names the chart and never the password.
+    const wrong = `wrong-${id}-secret`;
+    const refusedFleet = `ocideps-bad-${id}`;
+    await git.createRepo(refusedFleet, {
+      'fleet.yaml': (await git.readFile(depFleet, 'fleet.yaml')).replace(depNamespace, `${depNamespace}-bad`),
+      'umbrella/Chart.yaml': await git.readFile(depFleet, 'umbrella/Chart.yaml'),
+    });
+    const refused = await cp.api<FleetView>('POST', '/api/v1/fleets', {
+      name: refusedFleet,
+      repo: git.repoUrl(refusedFleet),
+      credentials: { username: git.username, password: git.password },
+      chartCredentials: { username: env.oci.username, password: wrong },
+    });
+    assert.equal(refused.status, 201, JSON.stringify(refused.body));
+    const errors = JSON.stringify(refused.body.errors);
+    assert.match(errors, /RepositoryUnauthorized/);
+    assert.match(errors, /umbrella\/Chart\.yaml/);
+    assert.doesNotMatch(errors, new RegExp(wrong));
+  });
+
   it('refused credentials, a missing chart or version, and a repository that is down are fleet errors without secrets', async () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const cases: {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pullError } from './helm.ts';
+import { ociHosts, pullError } from './helm.ts';
 
 describe('pullError', () => {
   it('a port that holds a status code is not that status', () => {
@@ -28,5 +28,20 @@ describe('pullError', () => {
     );
     assert.equal(pullError('x', undefined, 'server returned 503').code, 'RepositoryUnavailable');
     assert.equal(pullError('x', undefined, 'something else').code, 'HelmError');
+  });
+});
+
+describe('ociHosts', () => {
+  it('names each registry of the oci:// dependencies once, and nothing else', () => {
+    assert.deepEqual(
+      ociHosts([
+        'oci://127.0.0.1:5000/charts',
+        'https://charts.example.com',
+        'oci://127.0.0.1:5000/other',
+        'file://../notes',
+        'oci://ghcr.io/org/charts',
+      ]),
+      ['127.0.0.1:5000', 'ghcr.io'],
+    );
   });
 });

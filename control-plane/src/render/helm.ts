@@ -153,6 +153,15 @@ export class HelmTool {
           `the dependency repository ${url} of ${options.what}`,
         );
       }
+      // OCI registries are not added but logged in to: the login lands in this home's
+      // registry config, which `dependency build` reads, and goes with the home.
+      if (credentials.username || credentials.password) {
+        for (const host of ociHosts(options.repositories)) {
+          const login = ['registry', 'login', host];
+          if (options.plainHttp) login.push('--plain-http');
+          await this.#fetch(home, login, credentials, `the dependency registry ${host} of ${options.what}`);
+        }
+      }
       const args = ['dependency', 'build', chartDir];
       if (options.plainHttp) args.push('--plain-http');
       await this.#fetch(home, args, credentials, `the dependencies of ${options.what}`);
@@ -247,6 +256,15 @@ async function chartMetadata(
     throw new HelmError('InvalidChart', 'Chart.yaml has no name or version');
   }
   return { name: meta.name, version: meta.version };
+}
+
+/** The registry hosts of the oci:// repositories a chart's dependencies name, each once. */
+export function ociHosts(repositories: readonly string[]): string[] {
+  const hosts = repositories.flatMap((r) => {
+    const m = /^oci:\/\/([^/]+)/.exec(r);
+    return m ? [m[1] as string] : [];
+  });
+  return [...new Set(hosts)];
 }
 
 export function pullError(what: string, version: string | undefined, message: string): HelmError {

@@ -8,7 +8,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path/posix';
+import { GITFLEET_VERSION } from '@gitfleet/proto';
 import { LineCounter, parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../fleet/bundle.ts';
 import { problem } from '../fleet/errors.ts';
 import {
   clusterScopedCrds,
@@ -37,6 +39,7 @@ import {
 import type { GitMirror, ReadLimits } from '../git/mirror.ts';
 import { type ChartCredentials, type HelmError, HelmTool, redactSecret } from './helm.ts';
 import { buildKustomization, checkKustomization } from './kustomize.ts';
+import type { SharedRenderCache } from './shared-cache.ts';
 import { DEFAULT_TOOL_LIMITS, type ToolLimits } from './tool.ts';
 
 export type RenderCluster = {
@@ -71,6 +74,8 @@ export type RendererOptions = {
   concurrency?: number;
   /** The list an apiVersionsDigest names (ClusterRegistry.capabilities). */
   capabilities?: (digest: string) => Promise<readonly string[]>;
+  /** Results shared with the other replicas; without it each replica renders on its own. */
+  shared?: SharedRenderCache;
 };
 
 type Prepared =
@@ -89,8 +94,21 @@ type Tree = { ok: true; root: string } | { ok: false; errors: Problem[] };
 
 const TRANSIENT = new Set(['RenderLimit', 'HelmUnavailable']);
 
-/** Counts, for tests and the benchmark: how many tool runs the cache saved. */
-export type RenderStats = { helmTemplates: number; kustomizeBuilds: number; cacheHits: number };
+/**
+ * Counts for /metrics and the benchmark: tool runs, and the renders the caches saved (this
+ * replica's, and the one shared by every replica).
+ */
+export type RenderStats = {
+  helmTemplates: number;
+  kustomizeBuilds: number;
+  cacheHits: number;
+  sharedHits: number;
+};
+
+type BuiltYaml = { ok: true; yaml: string } | { ok: false; errors: Problem[] };
+
+// Part of every shared key: another version of gitfleet may post-process tool output otherwise.
+const SHARED_KEY_VERSION = `gitfleet/${GITFLEET_VERSION}`;
 
 export class SourceRenderer {
   readonly #options: RendererOptions;
@@ -101,7 +119,7 @@ export class SourceRenderer {
   readonly #results = new Map<string, Promise<RenderResult>>();
   readonly #prepared = new Map<string, Promise<Prepared>>();
   readonly #trees = new Map<string, Promise<Tree>>();
-  readonly stats: RenderStats = { helmTemplates: 0, kustomizeBuilds: 0, cacheHits: 0 };
+  readonly stats: RenderStats = { helmTemplates: 0, kustomizeBuilds: 0, cacheHits: 0, sharedHits: 0 };
 
   constructor(options: RendererOptions) {
     this.#options = options;
@@ -446,26 +464,12 @@ export class SourceRenderer {
       this.#built,
       key,
       256,
-      async (): Promise<{ ok: true; yaml: string } | { ok: false; errors: Problem[] }> => {
-        const tree = await this.#tree(revision);
-        if (!tree.ok) return tree;
-        const display = (p: string) =>
-          p.startsWith(`${tree.root}/`) ? p.slice(tree.root.length + 1) : p === tree.root ? '.' : p;
-        const fleetRoot = join(tree.root, revision.base);
-        const problems = await checkKustomization(fleetRoot, join(tree.root, overlayPath), display);
-        if (problems.length > 0) return { ok: false, errors: problems };
-        this.stats.kustomizeBuilds++;
-        const result = await this.#slots.run(() =>
-          buildKustomization(
-            this.#options.kubectlPath,
-            tree.root,
-            join(tree.root, overlayPath),
-            this.#limits,
-            display,
-          ),
-        );
-        return result.ok ? result : { ok: false, errors: [result.problem] };
-      },
+      () =>
+        this.#viaShared(
+          key,
+          () => this.#build(revision, overlayPath),
+          (r) => r.ok,
+        ),
       (r) => r.ok,
     );
     if (!built.ok) return built;
@@ -480,7 +484,28 @@ export class SourceRenderer {
     });
   }
 
-  readonly #built = new Map<string, Promise<{ ok: true; yaml: string } | { ok: false; errors: Problem[] }>>();
+  readonly #built = new Map<string, Promise<BuiltYaml>>();
+
+  async #build(revision: SourceRevision, overlayPath: string): Promise<BuiltYaml> {
+    const tree = await this.#tree(revision);
+    if (!tree.ok) return tree;
+    const display = (p: string) =>
+      p.startsWith(`${tree.root}/`) ? p.slice(tree.root.length + 1) : p === tree.root ? '.' : p;
+    const fleetRoot = join(tree.root, revision.base);
+    const problems = await checkKustomization(fleetRoot, join(tree.root, overlayPath), display);
+    if (problems.length > 0) return { ok: false, errors: problems };
+    this.stats.kustomizeBuilds++;
+    const result = await this.#slots.run(() =>
+      buildKustomization(
+        this.#options.kubectlPath,
+        tree.root,
+        join(tree.root, overlayPath),
+        this.#limits,
+        display,
+      ),
+    );
+    return result.ok ? result : { ok: false, errors: [result.problem] };
+  }
 
   /** The fleet directory at a commit, written out of Git once per tree id. */
   #tree(revision: SourceRevision): Promise<Tree> {
@@ -519,13 +544,27 @@ export class SourceRenderer {
     // Failed renders are kept too: the same inputs fail the same way, and a broken chart must
     // not run helm again for every cluster and every status report. Not a render cut short by
     // its limits, or a missing helm: those may pass the next time.
+    const keep = (r: { ok: boolean; errors?: Problem[] }) =>
+      r.ok || !r.errors?.some((e) => TRANSIENT.has(e.code));
     return this.#memo(
       this.#results,
       key,
       4096,
-      render,
-      (r) => r.ok || !r.errors.some((e) => TRANSIENT.has(e.code)),
+      async (): Promise<RenderResult> => {
+        const stored = await this.#viaShared(key, async () => storedResult(await render()), keep);
+        return stored.ok ? { ok: true, bundle: makeBundle(stored.objects) } : stored;
+      },
+      keep,
     );
+  }
+
+  /** `render`'s result through the replicas' shared cache, when there is one. */
+  async #viaShared<T>(key: string, render: () => Promise<T>, keep: (v: T) => boolean): Promise<T> {
+    const shared = this.#options.shared;
+    if (!shared) return render();
+    const got = await shared.getOrRender(`${SHARED_KEY_VERSION}\0${key}`, render, keep);
+    if (got.from === 'shared') this.stats.sharedHits++;
+    return got.value;
   }
 
   /** A bounded promise cache; results `keep` rejects are dropped once settled (a retry may succeed). */
@@ -552,6 +591,13 @@ export class SourceRenderer {
     cache.set(key, promise);
     return promise;
   }
+}
+
+type StoredResult = { ok: true; objects: KubeObject[] } | { ok: false; errors: Problem[] };
+
+/** What the shared cache keeps of a render: the objects (the digest is computed again on read). */
+function storedResult(result: RenderResult): StoredResult {
+  return result.ok ? { ok: true, objects: result.bundle.objects } : result;
 }
 
 function parseValuesFile(

@@ -12,6 +12,9 @@ export interface Keys {
   fleet(name: string): string;
   bundle(digest: string): string;
   capabilities(digest: string): string;
+  /** A render result shared by the replicas, and the lock of the replica rendering it. */
+  render(digest: string): string;
+  renderLock(digest: string): string;
   status(cluster: string): string;
   statusHistory(cluster: string, fleet: string): string;
   reportSequence(cluster: string): string;
@@ -37,6 +40,8 @@ export function keys(prefix = 'gitfleet'): Keys {
     fleet: (name) => `${prefix}:fleet:${name}`,
     bundle: (digest) => `${prefix}:bundle:${digest}`,
     capabilities: (digest) => `${prefix}:capabilities:${digest}`,
+    render: (digest) => `${prefix}:render:${digest}`,
+    renderLock: (digest) => `${prefix}:render-lock:${digest}`,
     status: (cluster) => `${prefix}:status:{${cluster}}`,
     statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
     reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,
