@@ -77,9 +77,25 @@ export interface Config {
   /** Events kept in the history: at most this many, none older than this. */
   eventsRetainCount: number;
   eventsRetainHours: number;
+  /** How long an event a script wrote waits for its writer before a sweeper records it. */
+  eventsOutboxGraceMs: number;
+  /** Test-only (GITFLEET_FAILPOINT): where the process kills itself, to test recovery. */
+  failpoint: Failpoint | undefined;
   /** Notification delivery: GITFLEET_PUBLIC_URL, GITFLEET_NOTIFY_*. */
   notifications: NotificationOptions;
   logLevel: string;
+}
+
+/** after-event-script: the process dies right after a script that wrote events, before recording them. */
+export type Failpoint = 'after-event-script';
+
+function failpoint(env: NodeJS.ProcessEnv): Failpoint | undefined {
+  const raw = env.GITFLEET_FAILPOINT;
+  if (!raw) return undefined;
+  if (raw === 'after-event-script') return raw;
+  throw new Error(
+    `GITFLEET_FAILPOINT=${raw} is not valid: it is for tests, and the one there is is after-event-script`,
+  );
 }
 
 function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
@@ -196,6 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fleetLeaseSeconds: int(env, 'GITFLEET_FLEET_LEASE_SECONDS', 10, 1),
     eventsRetainCount: int(env, 'GITFLEET_EVENTS_RETAIN_COUNT', 100_000, 100),
     eventsRetainHours: int(env, 'GITFLEET_EVENTS_RETAIN_HOURS', 24 * 7, 1),
+    eventsOutboxGraceMs: int(env, 'GITFLEET_EVENTS_OUTBOX_GRACE_MS', 5000, 100),
+    failpoint: failpoint(env),
     notifications: notificationOptions(env),
     logLevel: env.GITFLEET_LOG_LEVEL ?? 'info',
   };

@@ -117,11 +117,15 @@ export class ControlPlane {
     logAvailability(this.redis, 'main', this.logger);
     logAvailability(this.#subscriber, 'subscriber', this.logger);
     const k = keys(config.redisPrefix);
-    this.history = new EventLog(this.redis, k.events(), {
-      maxCount: config.eventsRetainCount,
-      maxAgeMs: config.eventsRetainHours * 3600_000,
+    this.history = new EventLog(
+      this.redis,
+      { stream: k.events(), recorded: k.recorded() },
+      { maxCount: config.eventsRetainCount, maxAgeMs: config.eventsRetainHours * 3600_000 },
+    );
+    this.events = new Events(this.redis, this.#subscriber, k, this.history, {
+      graceMs: config.eventsOutboxGraceMs,
+      crashAfterScript: config.failpoint === 'after-event-script',
     });
-    this.events = new Events(this.redis, this.#subscriber, k, this.history);
     this.registry = new ClusterRegistry(this.redis, k, this.events, {
       bootstrapTtlSeconds: config.bootstrapTtlSeconds,
     });
@@ -270,6 +274,14 @@ export class ControlPlane {
       );
     }, this.leases.ttlMs / 2);
     this.#takeOverTimer.unref();
+    // Events that a writer that died left in an outbox are recorded by whichever replica looks.
+    this.events.outbox.start((swept) => {
+      if (swept instanceof Error) {
+        if (!isRedisUnavailable(swept, this.redis)) this.logger.warn({ err: swept }, 'outbox sweep failed');
+      } else if (swept.recorded > 0) {
+        this.logger.info(swept, 'recorded events a stopped writer left in outboxes');
+      }
+    });
 
     const tls = await loadOrGenerateTls({
       certFile: this.config.tlsCertFile,
@@ -373,6 +385,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     clearInterval(this.#deadlineTimer);
     clearInterval(this.#takeOverTimer);
+    this.events.outbox.stop();
     this.#unsubscribe?.();
     this.previews.stop();
     this.connections.closeAll('control plane shutting down');

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import type { EventLog } from './history/event-log.ts';
+import { Outbox, type OutboxOptions } from './history/outbox.ts';
 import type { RedisClient } from './store/connect.ts';
 import type { Keys } from './store/keys.ts';
 
@@ -73,28 +74,29 @@ export class Events {
   readonly #channel: string;
   readonly #local = new EventEmitter();
   readonly #log: EventLog;
+  /** Where writers that publish from a script keep their events until they are recorded. */
+  readonly outbox: Outbox;
   #subscribed: Promise<unknown> | undefined;
 
   /** `subscriber` must be a connection of its own: Redis puts it in subscribe mode. */
-  constructor(publisher: RedisClient, subscriber: RedisClient, keys: Keys, log: EventLog) {
+  constructor(
+    publisher: RedisClient,
+    subscriber: RedisClient,
+    keys: Keys,
+    log: EventLog,
+    outbox: OutboxOptions,
+  ) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     this.#channel = keys.channel('events');
     this.#log = log;
+    this.outbox = new Outbox(publisher, keys.outboxes(), log, outbox);
     this.#local.setMaxListeners(0);
   }
 
   /** The history every event is recorded in. */
   get history(): EventLog {
     return this.#log;
-  }
-
-  /**
-   * Records events that a writer published from its own script (encodeEvent's output), in the
-   * history. Writers call it right after their write succeeded.
-   */
-  async record(encoded: string[]): Promise<void> {
-    await this.#log.append(encoded);
   }
 
   /** The Redis channel, for writers that publish inside their own pipeline. */

@@ -303,7 +303,11 @@ describe('Redis Cluster: the full loop, every key slot-correct', () => {
     }
     for (const name of [...names.canary, ...names.prod]) {
       const keys = byCluster.get(name) ?? [];
-      const kinds = keys.map((k) => k.key.slice(prefix.length + 1).split(':')[0]).sort();
+      // An outbox holds events only between a script and their recording: seen now and then.
+      const kinds = keys
+        .map((k) => k.key.slice(prefix.length + 1).split(':')[0])
+        .filter((kind) => kind !== 'outbox')
+        .sort();
       assert.deepEqual(
         [...new Set(kinds)],
         ['cluster', 'desired', 'report-seq', 'seq', 'status', 'status-history'],
@@ -312,11 +316,24 @@ describe('Redis Cluster: the full loop, every key slot-correct', () => {
       assert.equal(slotsOf(keys).size, 1, `${name}: every key in one slot`);
       assert.equal(new Set(keys.map((k) => k.node)).size, 1, `${name}: on one primary`);
     }
-    assert.deepEqual(
-      [...byCluster.keys()].filter((t) => !t.startsWith(`rc${id}-`)),
-      [],
-      'only agent clusters are tagged',
-    );
+    // Besides agent clusters, a key's whole name is the tag of those kept in its slot: the
+    // history's recorded ids beside the stream, a fleet's outbox beside the fleet's hash.
+    for (const [tag, keys] of byCluster) {
+      if (tag.startsWith(`rc${id}-`)) continue;
+      for (const k of keys) {
+        const kind = k.key.slice(prefix.length + 1).split(':')[0];
+        assert.ok(
+          (kind === 'recorded' && tag === `${prefix}:events`) ||
+            (kind === 'fleet-outbox' && tag.startsWith(`${prefix}:fleet:`)),
+          `only agent clusters are tagged, and keys kept beside another: ${k.key}`,
+        );
+        assert.equal(
+          k.slot,
+          Number(await redis.call('CLUSTER', 'KEYSLOT', tag)),
+          `${k.key}: in the slot of ${tag}`,
+        );
+      }
+    }
     // Untagged keys are one key each (a fleet's hash, a bundle, a list): nothing needs them together.
     const kinds = new Set(untagged.map((k) => k.split(':')[0]));
     assert.deepEqual(
@@ -332,6 +349,7 @@ describe('Redis Cluster: the full loop, every key slot-correct', () => {
             'render-lock',
             'bootstrap',
             'events',
+            'outboxes',
           ].includes(k ?? ''),
       ),
       [],

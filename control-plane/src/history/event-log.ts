@@ -5,6 +5,8 @@
 // its SSE clients, so a client sees what was recorded, in order, whichever replica wrote it.
 import type { GitfleetEvent } from '../events.ts';
 import { duplicateRedis, type RedisClient } from '../store/connect.ts';
+import { script } from '../store/script.ts';
+import type { OutboxEntry } from './outbox.ts';
 
 export interface Retention {
   /** Entries kept at most (approximately: Redis trims whole nodes). */
@@ -28,6 +30,27 @@ export interface EventQuery {
 }
 
 const FIELD = 'e';
+
+// How long the history remembers which events it recorded from outboxes: a writer and a
+// sweeper that both record one event (history/outbox.ts) further apart than this record it
+// twice. Far beyond the grace, which is when sweepers start taking entries.
+const RECORDED_WINDOW_MS = 15 * 60_000;
+// Outbox entries recorded per script: a fan-out's ten thousand do not block Redis in one.
+const RECORD_CHUNK = 500;
+
+// KEYS: the stream, the ids recorded lately (a sorted set by when, in the stream's slot). ARGV:
+// max length, now, forget ids recorded before this, then id and JSON pairs. Appends each event
+// whose id is not there yet. The ids are bounded like the stream: by age, and by count.
+const recordOnce = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[1]) - 1)
+for i = 4, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[i]) == 1 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${FIELD}', ARGV[i + 1])
+  end
+end
+return 0
+`);
 
 /** A stream id, or an ISO time turned into the first id of that millisecond. */
 export function startOf(since: string): { id: string; exclusive: boolean } | null {
@@ -64,14 +87,17 @@ function decode(entries: [string, string[]][]): RecordedEvent[] {
 export class EventLog {
   readonly #redis: RedisClient;
   readonly #key: string;
+  readonly #recordedKey: string;
   readonly #retention: Retention;
   #tail: RedisClient | undefined;
   #tailing = false;
   readonly #listeners = new Set<(e: RecordedEvent) => void>();
 
-  constructor(redis: RedisClient, key: string, retention: Retention) {
+  /** `keys.recorded` must be in the stream's slot (Keys.recorded). */
+  constructor(redis: RedisClient, keys: { stream: string; recorded: string }, retention: Retention) {
     this.#redis = redis;
-    this.#key = key;
+    this.#key = keys.stream;
+    this.#recordedKey = keys.recorded;
     this.#retention = retention;
   }
 
@@ -81,6 +107,27 @@ export class EventLog {
     await Promise.all(
       encoded.map((json) =>
         this.#redis.xadd(this.#key, 'MAXLEN', '~', String(this.#retention.maxCount), '*', FIELD, json),
+      ),
+    );
+  }
+
+  /** Records outbox entries (field = event id), in order, each id once however often it comes. */
+  async recordOnce(entries: OutboxEntry[], now = Date.now()): Promise<void> {
+    const chunks: OutboxEntry[][] = [];
+    for (let i = 0; i < entries.length; i += RECORD_CHUNK) chunks.push(entries.slice(i, i + RECORD_CHUNK));
+    // Sent together: one slot, so one connection, in order.
+    await Promise.all(
+      chunks.map((chunk) =>
+        recordOnce(
+          this.#redis,
+          [this.#key, this.#recordedKey],
+          [
+            this.#retention.maxCount,
+            now,
+            now - RECORDED_WINDOW_MS,
+            ...chunk.flatMap((e) => [e.field, e.json]),
+          ],
+        ),
       ),
     );
   }

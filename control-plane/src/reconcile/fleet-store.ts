@@ -3,8 +3,10 @@
 // Credentials live in fields of their own that no read path returns to the API, sealed with
 // the installation's secret key (store/secrets.ts), so Redis and its backups hold no password.
 import { DomainError, notFound } from '../errors.ts';
+import type { Events } from '../events.ts';
 import { EMPTY_STATE, type FleetState } from '../fleet/index.ts';
 import type { RepoCredentials } from '../git/mirror.ts';
+import { OUTBOX_LUA } from '../history/outbox.ts';
 import type { ChartCredentials } from '../render/helm.ts';
 import type { RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
@@ -35,14 +37,16 @@ export interface FleetChange {
   chartCredentials?: ChartCredentials;
 }
 
-// KEYS: fleet hash. ARGV: token, state, events channel, events…
-const commitPass = script(`
+// KEYS: fleet hash, its outbox. ARGV: token, state, events channel, events… Returns 0 (no such
+// fleet), -1 (lease lost) or {1, the outbox's entries before it}.
+const commitPass = script(`${OUTBOX_LUA}
 if redis.call('HEXISTS', KEYS[1], 'spec') == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'served', redis.call('HGET', KEYS[1], 'serving') or '0')
 redis.call('HINCRBY', KEYS[1], 'passes', 1)
-for i = 4, #ARGV do redis.call('PUBLISH', ARGV[3], ARGV[i]) end
-return 1
+local reply = outbox_found(KEYS[2], {1})
+for i = 4, #ARGV do outbox_publish(KEYS[2], ARGV[3], ARGV[i]) end
+return reply
 `);
 
 /** The fields of a fleet's hash that hold sealed credentials, and what they are called in errors. */
@@ -205,23 +209,32 @@ export class FleetStore {
   }
 
   /**
-   * Writes a pass's outcome and publishes its events, in one script, only while `token` holds
-   * the fleet's lease (FleetLeases): a pass that lost its lease writes nothing and announces
-   * nothing, so each event goes out once, from the pass that owned the fleet. Returns false
-   * when the lease was lost; a fleet deleted meanwhile stays deleted (and true is returned:
-   * there is nothing left to fight over).
+   * Writes a pass's outcome and publishes its events (encodeEvent's), in one script, only while
+   * `token` holds the fleet's lease (FleetLeases): a pass that lost its lease writes nothing and
+   * announces nothing, so each event goes out once, from the pass that owned the fleet. The
+   * events reach the history through the fleet's outbox. Returns false when the lease was lost;
+   * a fleet deleted meanwhile stays deleted (and true is returned: there is nothing left to
+   * fight over; its events were neither published nor recorded).
    */
   async commit(
     name: string,
     token: number,
     state: FleetState,
-    events: string[],
-    channel: string,
+    encoded: string[],
+    events: Events,
   ): Promise<boolean> {
-    const r = await commitPass(
-      this.#redis,
-      [this.#keys.fleet(name)],
-      [String(token), JSON.stringify(state), channel, ...events],
+    const outbox = this.#keys.fleetOutbox(name);
+    // A pass with nothing to announce puts nothing in the outbox: no need to index it.
+    const r = await events.outbox.write(
+      encoded.length > 0 ? [outbox] : [],
+      () =>
+        commitPass(
+          this.#redis,
+          [this.#keys.fleet(name), outbox],
+          [String(token), JSON.stringify(state), events.channelName, ...encoded],
+        ) as Promise<0 | -1 | [1, ...string[]]>,
+      (reply) =>
+        Array.isArray(reply) ? [{ key: outbox, events: encoded, found: reply.slice(1) as string[] }] : [],
     );
     return r !== -1;
   }

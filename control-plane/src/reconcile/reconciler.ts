@@ -595,16 +595,15 @@ export class FleetReconciler {
   async #commit(name: string, lease: Lease, outcome: PassOutcome): Promise<FleetState> {
     const now = new Date();
     const encoded = outcome.events.map((e) => encodeEvent(e, now));
+    // Published and recorded through the commit (FleetStore.commit).
     const written = await this.#deps.store.commit(
       name,
       lease.token,
       outcome.state,
       encoded,
-      this.#deps.events.channelName,
+      this.#deps.events,
     );
     if (!written) throw new LeaseLost(name);
-    // Published by the commit script; recorded here, right after (see Events.record).
-    await this.#deps.events.record(encoded);
     return outcome.state;
   }
 

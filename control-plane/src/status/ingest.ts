@@ -7,6 +7,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Events, encodeEvent } from '../events.ts';
+import { OUTBOX_LUA, type OutboxWrite } from '../history/outbox.ts';
 import { type BullConnection, bullConnection, bullPrefix, bullQueueConnection } from '../store/bull.ts';
 import { nodeOf, type RedisClient } from '../store/connect.ts';
 import type { Keys } from '../store/keys.ts';
@@ -22,24 +23,24 @@ export interface StatusJob {
   status: ClusterFleetStatus;
 }
 
-// KEYS: status hash, history list, report-seq, cluster. ARGV: fleet, sequence, json, history
-// length, phase, revision, events channel, the StatusChanged event to publish if the phase or
-// revision changed (encodeEvent's, but for its reason: the phase before, which only the script
-// reads), drift corrections so far, the DriftCorrected event to publish if that count grew.
-// Returns {1, StatusChanged or '', DriftCorrected or ''} when stored: the events it published,
-// for the history. Stores the report unless it is stale or a duplicate, or its cluster was
-// deleted meanwhile (a report from a deleted cluster is dropped, not resurrected); returns 1
-// when stored, false otherwise. When the phase or revision changed it publishes StatusChanged
-// itself: heartbeats that change nothing are stored but not announced (every StatusChanged
-// makes the fleet re-plan, which must not happen ten thousand times a minute for nothing), and
-// a change costs no round trip of its own. The cluster check is in the script too: no window
-// between the check and the write for a deletion to slip through. All four keys carry the
-// cluster's hash tag, so they share a Redis Cluster slot.
+// KEYS: status hash, history list, report-seq, cluster, outbox. ARGV: fleet, sequence, json,
+// history length, phase, revision, events channel, the StatusChanged event to publish if the
+// phase or revision changed (encodeEvent's, but for its reason: the phase before, which only the
+// script reads), drift corrections so far, the DriftCorrected event to publish if that count
+// grew. Returns {1, StatusChanged or '', DriftCorrected or '', the outbox's entries before it}
+// when stored: the events it published (and put in the outbox), for the history. Stores the
+// report unless it is stale or a duplicate, or its cluster was deleted meanwhile (a report from
+// a deleted cluster is dropped, not resurrected): false then. When the phase or revision
+// changed it publishes StatusChanged itself: heartbeats that change nothing are stored but not
+// announced (every StatusChanged makes the fleet re-plan, which must not happen ten thousand
+// times a minute for nothing), and a change costs no round trip of its own. The cluster check
+// is in the script too: no window between the check and the write for a deletion to slip
+// through. All five keys carry the cluster's hash tag, so they share a Redis Cluster slot.
 // A report older than the stored one was acknowledged but overtaken: its job was held by a
 // replica that died, and the agent's next report reached another replica first. It is not
 // the cluster's status any more, but it happened: it goes into the history at its place by
 // sequence (once; not when older than all the history keeps) and returns 2.
-const STORE_IF_NEWER = `
+const STORE_IF_NEWER = `${OUTBOX_LUA}
 if redis.call('EXISTS', KEYS[4]) == 0 then return false end
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#seq') or '0')
 local seq = tonumber(ARGV[2])
@@ -65,21 +66,21 @@ redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if seq > last then redis.call('SET', KEYS[3], ARGV[2]) end
-local published = {1, '', ''}
+local published = outbox_found(KEYS[5], {1, '', ''})
 if previous ~= state then
   local was = string.match(previous, '^([^|]*)')
   if was == nil or was == '' then was = 'none' end
   local event = cjson.decode(ARGV[8])
   event.reason = was .. ' → ' .. ARGV[5]
   published[2] = cjson.encode(event)
-  redis.call('PUBLISH', ARGV[7], published[2])
+  outbox_publish(KEYS[5], ARGV[7], published[2])
 end
 local drift = tonumber(ARGV[9])
 if drift > tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. '#drift') or '0') then
   redis.call('HSET', KEYS[1], ARGV[1] .. '#drift', ARGV[9])
   if ARGV[10] ~= '' then
     published[3] = ARGV[10]
-    redis.call('PUBLISH', ARGV[7], ARGV[10])
+    outbox_publish(KEYS[5], ARGV[7], ARGV[10])
   end
 end
 return published
@@ -116,6 +117,16 @@ function driftEvent(cluster: string, status: ClusterFleetStatus, now: Date): str
     },
     now,
   );
+}
+
+/** What STORE_IF_NEWER put in the outbox, from its reply (nothing unless it stored the report). */
+function storedEvents(outbox: string, reply: unknown): OutboxWrite[] {
+  if (!Array.isArray(reply)) return [];
+  const [, statusChanged, driftCorrected, ...found] = reply as string[];
+  const events = [statusChanged, driftCorrected].filter(
+    (e): e is string => typeof e === 'string' && e !== '',
+  );
+  return [{ key: outbox, events, found }];
 }
 
 /** A report stored on the primary but not yet on enough replicas: it is not acknowledged. */
@@ -235,36 +246,35 @@ export class StatusIngestion {
   async #store({ cluster, status }: StatusJob): Promise<void> {
     const now = new Date();
     const revision = status.attemptedRevision || status.appliedRevision;
-    const result = await storeIfNewer(
-      this.#redis,
-      [
-        this.#keys.status(cluster),
-        this.#keys.statusHistory(cluster, status.fleet),
-        this.#keys.reportSequence(cluster),
-        this.#keys.cluster(cluster),
-      ],
-      [
-        status.fleet,
-        String(status.sequence),
-        JSON.stringify(status),
-        String(HISTORY_LENGTH),
-        status.phase,
-        revision,
-        this.#events.channelName,
-        encodeEvent(
-          { type: 'StatusChanged', cluster, fleet: status.fleet, phase: status.phase, revision },
-          now,
-        ),
-        String(status.driftCorrections),
-        driftEvent(cluster, status, now),
-      ],
-    );
-    // Recorded once the status is: a replica dying in between loses the history entry, not the
-    // status (the event still went out on the channel).
-    if (Array.isArray(result))
-      await this.#events.record(
-        result.slice(1).filter((e): e is string => typeof e === 'string' && e !== ''),
+    const outbox = this.#keys.outbox(cluster);
+    const run = () =>
+      storeIfNewer(
+        this.#redis,
+        [
+          this.#keys.status(cluster),
+          this.#keys.statusHistory(cluster, status.fleet),
+          this.#keys.reportSequence(cluster),
+          this.#keys.cluster(cluster),
+          outbox,
+        ],
+        [
+          status.fleet,
+          String(status.sequence),
+          JSON.stringify(status),
+          String(HISTORY_LENGTH),
+          status.phase,
+          revision,
+          this.#events.channelName,
+          encodeEvent(
+            { type: 'StatusChanged', cluster, fleet: status.fleet, phase: status.phase, revision },
+            now,
+          ),
+          String(status.driftCorrections),
+          driftEvent(cluster, status, now),
+        ],
       );
+    // Recorded once the status is, through the cluster's outbox (history/outbox.ts).
+    await this.#events.outbox.write([outbox], run, (result) => storedEvents(outbox, result));
   }
 
   /** Latest status of every fleet on a cluster. */

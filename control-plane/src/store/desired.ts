@@ -4,6 +4,7 @@
 // the replica holding that cluster's stream pushes it.
 import { type ApplySettings, compressBundle } from '@gitfleet/proto/core';
 import { type Events, encodeEvent } from '../events.ts';
+import { OUTBOX_LUA, type OutboxWrite } from '../history/outbox.ts';
 import { primaries, type RedisClient } from './connect.ts';
 import type { Keys } from './keys.ts';
 import { script } from './script.ts';
@@ -24,12 +25,13 @@ const BUNDLE_GRACE_SECONDS = 24 * 3600;
 // compressed each), and for a few big shared ones.
 const BUNDLE_CACHE_BYTES = 64 * 2 ** 20;
 
-// KEYS: the cluster's desired-state hash. ARGV: fleet, entry JSON ('' = remove), events channel,
-// event. Each cluster's desired state is in its own Redis Cluster slot, so this is one script
-// per cluster rather than one pipeline for all: the compare, the write and the event that
-// follows it stay together, and the event never reaches a replica before the write it
-// announces (which it reads), as a PUBLISH sent to another node beside the write could.
-const setDesired = script(`
+// KEYS: the cluster's desired-state hash, its outbox. ARGV: fleet, entry JSON ('' = remove),
+// events channel, event. Each cluster's desired state is in its own Redis Cluster slot, so this
+// is one script per cluster rather than one pipeline for all: the compare, the write and the
+// event that follows it stay together, and the event never reaches a replica before the write
+// it announces (which it reads), as a PUBLISH sent to another node beside the write could.
+// Returns 0 when nothing changed, else {1, the outbox's entries before it}.
+const setDesired = script(`${OUTBOX_LUA}
 local before = redis.call('HGET', KEYS[1], ARGV[1])
 if ARGV[2] == '' then
   if not before then return 0 end
@@ -38,8 +40,9 @@ else
   if before == ARGV[2] then return 0 end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
+local reply = outbox_found(KEYS[2], {1})
+outbox_publish(KEYS[2], ARGV[3], ARGV[4])
+return reply
 `);
 
 export class DesiredStateStore {
@@ -83,18 +86,34 @@ export class DesiredStateStore {
         ...(c.entry ? { stage: c.entry.stage, revision: c.entry.revision } : {}),
       }),
     );
-    const results = await Promise.all(
-      changes.map((c, i) =>
-        setDesired(
-          this.#redis,
-          [this.#keys.desired(c.cluster)],
-          [fleet, c.entry ? JSON.stringify(c.entry) : '', this.#events.channelName, events[i] as string],
-        ),
-      ),
-    );
+    const outboxes = changes.map((c) => this.#keys.outbox(c.cluster));
     // What changed goes into the history too (a delivery is an event people look back on).
-    await this.#events.record(events.filter((_, i) => results[i] === 1));
-    return results.filter((r) => r === 1).length;
+    const results = await this.#events.outbox.write(
+      outboxes,
+      () =>
+        Promise.all(
+          changes.map(
+            (c, i) =>
+              setDesired(
+                this.#redis,
+                [this.#keys.desired(c.cluster), outboxes[i] as string],
+                [
+                  fleet,
+                  c.entry ? JSON.stringify(c.entry) : '',
+                  this.#events.channelName,
+                  events[i] as string,
+                ],
+              ) as Promise<0 | [1, ...string[]]>,
+          ),
+        ),
+      (replies) =>
+        replies.flatMap((r, i): OutboxWrite[] =>
+          r === 0
+            ? []
+            : [{ key: outboxes[i] as string, events: [events[i] as string], found: r.slice(1) as string[] }],
+        ),
+    );
+    return results.filter((r) => r !== 0).length;
   }
 
   /**

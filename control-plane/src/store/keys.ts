@@ -20,6 +20,16 @@ export interface Keys {
   reportSequence(cluster: string): string;
   /** The event history (a stream). */
   events(): string;
+  /** Ids of the events recorded lately from outboxes, in the history's slot (its key as tag). */
+  recorded(): string;
+  /**
+   * Events a script wrote until they are in the history (history/outbox.ts): a cluster's in its
+   * slot, a fleet's in the slot of the fleet's hash (whose whole key is the tag, having none).
+   */
+  outbox(cluster: string): string;
+  fleetOutbox(name: string): string;
+  /** The outboxes that may hold events, by when a writer last touched them. */
+  outboxes(): string;
   /** API tokens created over the API, by name and by hash (one slot: scripts write both). */
   apiTokens(): string;
   apiTokenHashes(): string;
@@ -46,6 +56,10 @@ export function keys(prefix = 'gitfleet'): Keys {
     statusHistory: (cluster, fleet) => `${prefix}:status-history:{${cluster}}:${fleet}`,
     reportSequence: (cluster) => `${prefix}:report-seq:{${cluster}}`,
     events: () => `${prefix}:events`,
+    recorded: () => `${prefix}:recorded:{${prefix}:events}`,
+    outbox: (cluster) => `${prefix}:outbox:{${cluster}}`,
+    fleetOutbox: (name) => `${prefix}:fleet-outbox:{${prefix}:fleet:${name}}`,
+    outboxes: () => `${prefix}:outboxes`,
     apiTokens: () => `${prefix}:{api-tokens}:by-name`,
     apiTokenHashes: () => `${prefix}:{api-tokens}:by-hash`,
     projects: () => `${prefix}:projects`,
